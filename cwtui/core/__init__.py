@@ -1,0 +1,1 @@
+"""The headless core: client, matching, planner, apply, journal and config. Nothing here imports textual."""
