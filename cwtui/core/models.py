@@ -16,6 +16,16 @@ def ticks_to_ms(ticks: int | None) -> int:
     return (ticks or 0) // TICKS_PER_MS
 
 
+def format_ms(ms: int | None) -> str:
+    """1:02:03 or 2:03 for a position; an em dash for unknown."""
+    if ms is None:
+        return "\u2014"
+    sign, ms = ("-", -ms) if ms < 0 else ("", ms)
+    hours, rest = divmod(ms // 1000, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{sign}{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{sign}{minutes}:{seconds:02d}"
+
+
 def parse_version(text: str | None) -> tuple[int, ...]:
     """'10.11.11' -> (10, 11, 11), '12.0-rc5' -> (12, 0); an unreadable version is ()."""
     parts: list[int] = []
