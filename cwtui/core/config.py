@@ -1,0 +1,210 @@
+"""The TOML config file: loading it, and saving edits that keep the user's comments, order and file mode."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import tomlkit
+from tomlkit.exceptions import ParseError, TOMLKitError
+from tomlkit.toml_document import TOMLDocument
+
+from cwtui.core.config_model import (
+    PROGRESS_KEYS,
+    Checker,
+    Config,
+    PairEntry,
+    ServerEntry,
+    build_config,
+    check_pair,
+    check_server,
+    dotted_key,
+)
+from cwtui.core.errors import ConfigError
+from cwtui.core.models import ProgressSettings
+from cwtui.core.paths import default_config_path, state_dir, write_private_atomic
+
+__all__ = ["Config", "ConfigFile", "PairEntry", "ServerEntry", "default_config_path", "state_dir"]
+
+
+class ConfigFile:
+    """Loads and edits one config file. Every save re-reads and validates the file first, edits the tomlkit
+    document in place (so comments and order survive) and writes atomically; a file that does not load is
+    never written."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    def load(self) -> Config:
+        """The config as plain data; a missing file is an empty Config (and nothing is written)."""
+        text = self._read()
+        return self._empty() if text is None else self._parse(text)[1]
+
+    def ensure_device_id(self) -> str:
+        """The device id, generated (uuid4 hex) and saved the first time it is needed."""
+        current = self.load().device_id
+        if current:
+            return current
+        new_id = uuid.uuid4().hex
+        self._edit(lambda doc, cfg: doc.add("device_id", new_id))
+        return new_id
+
+    def save_server(self, entry: ServerEntry) -> Config:
+        """Add or update `[servers.NAME]`; other keys, comments and order are left alone. Returns the new Config."""
+        check_server(entry.name, _server_values(entry), Checker(str(self.path), None))
+
+        def change(doc: TOMLDocument, cfg: Config) -> None:
+            tbl, created = _child_table(_child_table(doc, "servers", super_table=True)[0], entry.name)
+            for key, value in _server_values(entry).items():
+                _set(tbl, key, value, write_default=key in ("url", "user_id", "user_name", "token"))
+            if entry.ca_bundle is None and "ca_bundle" in tbl:
+                del tbl["ca_bundle"]
+            _end_table(tbl, created)
+
+        return self._edit(change)
+
+    def remove_server(self, name: str) -> Config:
+        """Delete `[servers.NAME]`; refused while a pair uses it."""
+
+        def change(doc: TOMLDocument, cfg: Config) -> None:
+            cfg.server(name)
+            users = sorted(p.name for p in cfg.pairs.values() if name in (p.source, p.destination))
+            if users:
+                raise ConfigError(f"server '{name}' is used by pair {', '.join(users)}; remove the pair first",
+                                  path=str(self.path), key=dotted_key(("servers", name)))
+            del doc["servers"][name]
+
+        return self._edit(change)
+
+    def save_pair(self, entry: PairEntry) -> Config:
+        """Add or update `[pairs.NAME]` and its `features.progress` table.
+
+        A progress key is written when its value differs from the default or the key is already in the
+        file: a hand-written value stays written out, and a fresh pair stays short. Values that did not
+        change are not touched, so their formatting and comments stay as the user left them.
+        """
+
+        def change(doc: TOMLDocument, cfg: Config) -> None:
+            check_pair(entry.name, _pair_values(entry), cfg.servers, Checker(str(self.path), None))
+            pair, created = _child_table(_child_table(doc, "pairs", super_table=True)[0], entry.name)
+            _set(pair, "source", entry.source)
+            _set(pair, "destination", entry.destination)
+            _end_table(pair, created)
+            defaults = _progress_values(ProgressSettings())
+            values = _progress_values(entry.progress)
+            features = pair.get("features")
+            progress = None if features is None else features.get("progress")
+            wanted = {k: v for k, v in values.items() if v != defaults[k] or (progress is not None and k in progress)}
+            if not wanted:
+                return
+            created = progress is None
+            if created:
+                progress = _child_table(_child_table(pair, "features", super_table=True)[0], "progress")[0]
+            for key, value in wanted.items():
+                _set(progress, key, value)
+            _end_table(progress, created)
+
+        return self._edit(change)
+
+    def remove_pair(self, name: str) -> Config:
+        """Delete `[pairs.NAME]` and its feature tables."""
+
+        def change(doc: TOMLDocument, cfg: Config) -> None:
+            cfg.pair(name)
+            del doc["pairs"][name]
+
+        return self._edit(change)
+
+    # --- internals
+
+    def _empty(self) -> Config:
+        return Config(path=str(self.path))
+
+    def _read(self) -> str | None:
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise ConfigError(f"cannot read the config file: {exc.strerror or exc}", path=str(self.path)) from None
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = raw.count(b"\n", 0, exc.start) + 1
+            raise ConfigError("the file is not valid UTF-8", path=str(self.path), line=line) from None
+
+    def _parse(self, text: str, *, locate: bool = True) -> tuple[TOMLDocument, Config]:
+        try:
+            doc = tomlkit.parse(text)
+        except ParseError as exc:
+            message = re.sub(r"\s+at line \d+ col \d+$", "", str(exc))
+            raise ConfigError(f"not valid TOML: {message} (column {exc.col + 1})",
+                              path=str(self.path), line=exc.line) from None
+        except TOMLKitError as exc:
+            raise ConfigError(f"not valid TOML: {exc}", path=str(self.path)) from None
+        return doc, build_config(doc.unwrap(), Checker(str(self.path), text if locate else None))
+
+    def _edit(self, change: Callable[[TOMLDocument, Config], Any]) -> Config:
+        text = self._read()
+        doc, cfg = (tomlkit.document(), self._empty()) if text is None else self._parse(text)
+        change(doc, cfg)
+        new_text = doc.as_string()
+        if not (text or "").endswith("\n\n"):  # the blank line after a table we added last is not wanted
+            new_text = new_text.rstrip("\n") + "\n"
+        _, new_cfg = self._parse(new_text, locate=False)  # never write what we could not read back
+        if new_text != text:
+            write_private_atomic(self.path, new_text.encode("utf-8"))
+        return new_cfg
+
+
+def _child_table(parent: Any, key: str, *, super_table: bool = False) -> tuple[Any, bool]:
+    """(parent[key], created): the table, created at the end of parent when missing."""
+    if key in parent:
+        return parent[key], False
+    parent[key] = tomlkit.table(is_super_table=super_table) if super_table else tomlkit.table()
+    return parent[key], True
+
+
+def _end_table(table: Any, created: bool) -> None:
+    """A blank line after a table we created, so a header that follows it is set apart as users write them."""
+    if created:
+        table.add(tomlkit.nl())
+
+
+def _set(table: Any, key: str, value: Any, *, write_default: bool = True) -> None:
+    """Set table[key] only when the value changes, so untouched values keep their formatting and comments."""
+    if key in table:
+        current = table[key]
+        current = current.unwrap() if hasattr(current, "unwrap") else current
+        if current == value and isinstance(current, bool) == isinstance(value, bool):
+            return
+    elif not write_default and value in (None, False):
+        return
+    if value is not None:
+        table[key] = value
+
+
+def _server_values(entry: ServerEntry) -> dict[str, Any]:
+    return {"url": entry.url, "user_id": entry.user_id, "user_name": entry.user_name, "token": entry.token,
+            "ca_bundle": entry.ca_bundle, "insecure": entry.insecure}
+
+
+def _pair_values(entry: PairEntry) -> dict[str, Any]:
+    return {"source": entry.source, "destination": entry.destination,
+            "features": {"progress": _progress_values(entry.progress)}}
+
+
+def _progress_values(settings: ProgressSettings) -> dict[str, Any]:
+    """ProgressSettings as TOML values, in the order the file shows them (a whole max_percent as an integer)."""
+    values: dict[str, Any] = {}
+    for key in PROGRESS_KEYS:
+        value = getattr(settings, key)
+        if key == "max_percent" and isinstance(value, float) and value.is_integer():
+            value = int(value)
+        elif key == "libraries":
+            value = list(value)
+        values[key] = value
+    return values
