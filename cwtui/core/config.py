@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import tomllib
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -143,8 +144,8 @@ class ConfigFile:
             message = re.sub(r"\s+at line \d+ col \d+$", "", str(exc))
             raise ConfigError(f"not valid TOML: {message} (column {exc.col + 1})",
                               path=str(self.path), line=exc.line) from None
-        except TOMLKitError as exc:
-            raise ConfigError(f"not valid TOML: {exc}", path=str(self.path)) from None
+        except TOMLKitError as exc:  # e.g. a key given twice in one table: tomlkit knows no line, tomllib does
+            raise ConfigError(f"not valid TOML: {exc}", path=str(self.path), line=_tomllib_line(text)) from None
         return doc, build_config(doc.unwrap(), Checker(str(self.path), text if locate else None))
 
     def _edit(self, change: Callable[[TOMLDocument, Config], Any]) -> Config:
@@ -152,12 +153,20 @@ class ConfigFile:
         doc, cfg = (tomlkit.document(), self._empty()) if text is None else self._parse(text)
         change(doc, cfg)
         new_text = doc.as_string()
-        if not (text or "").endswith("\n\n"):  # the blank line after a table we added last is not wanted
-            new_text = new_text.rstrip("\n") + "\n"
+        new_text = new_text.rstrip("\n") + "\n"  # drop the blank line after a table we added at the end
         _, new_cfg = self._parse(new_text, locate=False)  # never write what we could not read back
         if new_text != text:
             write_private_atomic(self.path, new_text.encode("utf-8"))
         return new_cfg
+
+
+def _tomllib_line(text: str) -> int | None:
+    try:
+        tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"\(at line (\d+), column \d+\)", str(exc))
+        return int(match.group(1)) if match else None
+    return None
 
 
 def _child_table(parent: Any, key: str, *, super_table: bool = False) -> tuple[Any, bool]:

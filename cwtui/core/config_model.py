@@ -341,8 +341,11 @@ def _skip_value(text: str, pos: int) -> int:
             depth += 1
         elif c in "]}":
             depth -= 1
-        elif c == "#":
-            pos = _line_end(text, pos) - 1
+        elif c == "#":  # a comment runs to the end of the line, inside an array too
+            pos = _line_end(text, pos)
+            if depth <= 0:
+                return pos
+            continue
         elif c == "\n" and depth <= 0:
             return pos + 1
         pos += 1
