@@ -1,0 +1,384 @@
+"""JellyfinClient: the async calls cwtui makes to one Jellyfin server, with version-dependent routes chosen here."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterable
+from datetime import datetime
+from typing import Any, TypeVar
+
+import httpx
+
+from cwtui.core import dto
+from cwtui.core.errors import BadRequest, BadResponse, DestinationTooOld, NotFound, UsageError
+from cwtui.core.http import ClientIdentity, HttpSession, Messages
+from cwtui.core.models import (
+    AuthResult,
+    Item,
+    Library,
+    QuickConnectCode,
+    ResumeRules,
+    Series,
+    ServerInfo,
+    Session,
+    User,
+    UserData,
+)
+
+__all__ = ["ClientIdentity", "JellyfinClient"]
+
+T = TypeVar("T")
+
+LOGIN = Messages(
+    on_401="wrong user name or password",
+    on_403="the server refused this login: the account may be disabled or locked out, "
+           "or not allowed remote access or this device",
+)
+API_KEY = Messages(on_401="API key rejected: check it in Dashboard -> API Keys")
+QUICK_CONNECT = Messages(on_401="Quick Connect is disabled on this server",
+                         on_404="the Quick Connect request expired or is unknown: start again")
+QUICK_CONNECT_LOGIN = Messages(on_401="Quick Connect was not authorized: enter the code in a signed-in client",
+                               on_403="Quick Connect was not authorized: enter the code in a signed-in client",
+                               on_404="the Quick Connect request expired or is unknown: start again")
+READ = Messages(on_403="administrator rights needed to act for another user")
+LIBRARY_READ = Messages(on_401="token rejected, or the library is not visible to this user: "
+                               "log in again with `cwtui login`",
+                        on_403="administrator rights needed to act for another user")
+USER_DATA = Messages(
+    on_403="this user may not change play state: the user's policy has EnableUserPreferenceAccess off, "
+           "or administrator rights needed to act for another user",
+    on_404="item not found on the server, or hidden from this user",
+)
+
+RESUME_TYPES = "Movie,Episode"
+IDS_BATCH = 100
+
+
+class JellyfinClient:
+    """Talks to one server as one user. Use as `async with JellyfinClient(...) as c:`.
+
+    The server version comes from `public_info()`, fetched lazily and cached, and picks the routes:
+    10.8 has no user-data write, and its user-scoped routes live under /Users/{userId}/...
+    """
+
+    resume_page_size = 200
+
+    def __init__(self, base_url: str, ident: ClientIdentity, token: str | None = None, user_id: str | None = None,
+                 *, ca_bundle: str | None = None, insecure: bool = False, timeout: float = 15.0,
+                 get_retries: int = 3, retry_delay: float = 0.2,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        if not base_url.lower().startswith(("http://", "https://")):
+            raise UsageError(f"server URL must start with http:// or https://: {base_url!r}")
+        self.insecure = insecure
+        self.token = token
+        self.user_id = dto.norm_id(user_id)
+        self.skipped_malformed = 0
+        """Items dropped by list calls because they had no Id or an unexpected Type."""
+        self._info: ServerInfo | None = None
+        self._http = HttpSession(base_url, ident, ca_bundle=ca_bundle, insecure=insecure, timeout=timeout,
+                                 get_retries=get_retries, retry_delay=retry_delay, transport=transport)
+
+    # --- plumbing ------------------------------------------------------------------------------------
+
+    async def __aenter__(self) -> JellyfinClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    def __repr__(self) -> str:
+        return f"JellyfinClient({self.base_url!r}, user_id={self.user_id!r}, token={'<hidden>' if self.token else None})"
+
+    @property
+    def base_url(self) -> str:
+        return self._http.base_url
+
+    @property
+    def requests_sent(self) -> int:
+        """Every HTTP request sent, retries included."""
+        return self._http.requests_sent
+
+    async def _get(self, path: str, params: dict[str, Any] | None = None, *, parse: Callable[[Any], T],
+                   messages: Messages = READ, anonymous: bool = False) -> T:
+        return await self._http.send("GET", path, params=params, messages=messages, parse=parse,
+                                     token=None if anonymous else self.token)
+
+    async def _write(self, method: str, path: str, params: dict[str, Any] | None = None, body: Any = None, *,
+                     parse: Callable[[Any], T] | None = None, messages: Messages = USER_DATA,
+                     anonymous: bool = False) -> T:
+        return await self._http.send(method, path, params=params, body=body, messages=messages, parse=parse,
+                                     token=None if anonymous else self.token, retry=False)
+
+    def _uid(self) -> str:
+        if not self.user_id:
+            raise UsageError("not logged in: no user id for this server", hint="run `cwtui login` first")
+        return self.user_id
+
+    def _items(self, data: Any) -> list[Item]:
+        """Movies and episodes of a QueryResult; anything else (no Id, another Type) is skipped and counted."""
+        items = [dto.parse_item(entry) for entry in dto.query_items(data)]
+        self.skipped_malformed += sum(1 for item in items if item is None)
+        return [item for item in items if item is not None]
+
+    async def _legacy(self) -> bool:
+        """True on servers before 10.9 (older routes); an unreadable version counts as new."""
+        version = (await self.public_info()).version_tuple
+        return bool(version) and version < (10, 9)
+
+    # --- server and login ----------------------------------------------------------------------------
+
+    async def public_info(self) -> ServerInfo:
+        """GET /System/Info/Public (anonymous); cached after the first answer."""
+        if self._info is None:
+            self._info = await self._get("/System/Info/Public", parse=dto.parse_server_info, anonymous=True)
+        return self._info
+
+    def _login_done(self, result: AuthResult) -> AuthResult:
+        self.token, self.user_id = result.token, result.user.id
+        return result
+
+    async def login_password(self, user_name: str, password: str) -> AuthResult:
+        """POST /Users/AuthenticateByName. Never retried: failed logins count toward the account's lockout."""
+        result = await self._write("POST", "/Users/AuthenticateByName", body={"Username": user_name, "Pw": password},
+                                   parse=dto.parse_auth_result, messages=LOGIN, anonymous=True)
+        return self._login_done(result)
+
+    async def login_api_key(self, key: str, as_user: str) -> User:
+        """Adopt an API key and act for `as_user` (a name, case-insensitively, or an id) found in GET /Users.
+
+        An API key has no user of its own, so every user-scoped call then passes that user's id.
+        """
+        if not as_user or not as_user.strip():
+            raise UsageError("an API key acts for no user: name the user to act for")
+        users = await self._http.send("GET", "/Users", token=key, messages=API_KEY, parse=dto.parse_users)
+        wanted, wanted_id = as_user.strip().casefold(), dto.norm_id(as_user)
+        match = next((u for u in users if u.name.casefold() == wanted), None) or next(
+            (u for u in users if u.id == wanted_id), None)
+        if match is None:
+            raise NotFound(f"no user {as_user!r} on this server", hint="check the user name")
+        self.token, self.user_id = key, match.id
+        return match
+
+    async def quick_connect_enabled(self) -> bool:
+        return await self._get("/QuickConnect/Enabled", parse=dto.parse_bool, anonymous=True)
+
+    async def quick_connect_initiate(self) -> QuickConnectCode:
+        """Start Quick Connect: POST on 10.9+, GET on 10.8 (12.0 accepts only POST). Not retried: each call
+        creates a new request on the server."""
+        method = "GET" if await self._legacy() else "POST"
+        return await self._write(method, "/QuickConnect/Initiate", parse=dto.parse_quick_connect,
+                                 messages=QUICK_CONNECT, anonymous=True)
+
+    async def quick_connect_poll(self, qc: QuickConnectCode) -> bool:
+        """True once a signed-in user has authorized the code."""
+        return await self._get("/QuickConnect/Connect", {"secret": qc.secret}, parse=dto.parse_quick_connect_state,
+                               messages=QUICK_CONNECT, anonymous=True)
+
+    async def quick_connect_login(self, qc: QuickConnectCode) -> AuthResult:
+        result = await self._write("POST", "/Users/AuthenticateWithQuickConnect", body={"Secret": qc.secret},
+                                   parse=dto.parse_auth_result, messages=QUICK_CONNECT_LOGIN, anonymous=True)
+        return self._login_done(result)
+
+    async def logout(self) -> None:
+        """POST /Sessions/Logout deletes the token on the server; the client forgets it either way."""
+        try:
+            if self.token:
+                await self._write("POST", "/Sessions/Logout", messages=Messages())
+        finally:
+            self.token = None
+
+    async def resume_rules(self) -> ResumeRules:
+        return await self._get("/System/Configuration", parse=dto.parse_resume_rules)
+
+    async def me(self) -> User:
+        """The user this client acts for: GET /Users/Me, or GET /Users/{user_id} for an API key.
+
+        /Users/Me answers 400 to an API key (it has no user of its own), so that case falls back to the id.
+        """
+        try:
+            user = await self._get("/Users/Me", parse=dto.parse_user)
+        except BadRequest:
+            if not self.user_id:
+                raise
+            user = await self._get(f"/Users/{self.user_id}", parse=dto.parse_user)
+        if self.user_id is None:
+            self.user_id = user.id
+        return user
+
+    async def users(self) -> list[User]:
+        return await self._get("/Users", parse=dto.parse_users)
+
+    # --- reading -------------------------------------------------------------------------------------
+
+    async def libraries(self) -> list[Library]:
+        uid = self._uid()
+        if await self._legacy():
+            raw = await self._get(f"/Users/{uid}/Views", parse=dto.query_items)
+        else:
+            raw = await self._get("/UserViews", {"userId": uid}, parse=dto.query_items)
+        return [lib for lib in (dto.parse_library(entry) for entry in raw) if lib is not None]
+
+    async def _paged(self, params: dict[str, Any], page_size: int) -> AsyncIterator[list[Any]]:
+        """Raw `Items` pages of GET /Items until a short page.
+
+        Also stops when a full page brings no id not seen before, so a server that ignores startIndex
+        cannot make this loop forever.
+        """
+        start, ids = 0, set()
+        while True:
+            raw = await self._get("/Items", {**params, "startIndex": start, "limit": page_size},
+                                  parse=dto.query_items, messages=LIBRARY_READ)
+            before = len(ids)
+            ids.update(dto.norm_id(e.get("Id")) if isinstance(e, dict) else None for e in raw)
+            yield raw
+            if len(raw) < page_size or len(ids) == before:
+                return
+            start += len(raw)
+
+    async def resume_items(self, library_ids: Iterable[str] | None = None) -> list[Item]:
+        """Every resumable movie and episode of this user (position > 0), one pass per library if given."""
+        base = {"userId": self._uid(), "recursive": True, "filters": "IsResumable", "includeItemTypes": RESUME_TYPES,
+                "fields": "ProviderIds", "enableImages": False, "enableTotalRecordCount": False,
+                "sortBy": "SortName"}
+        parents: list[str | None] = list(library_ids) if library_ids is not None else [None]
+        seen: dict[str, Item] = {}
+        for parent in parents:
+            params = base if parent is None else {**base, "parentId": parent}
+            async for raw in self._paged(params, self.resume_page_size):
+                _fresh(self._items(raw), seen)
+        return list(seen.values())
+
+    def _library_params(self, types: str, parent_id: str | None) -> dict[str, Any]:
+        return {"userId": self._uid(), "recursive": True, "includeItemTypes": types, "fields": "ProviderIds",
+                "enableImages": False, "isMissing": False, "sortBy": "SortName,ProductionYear",
+                "sortOrder": "Ascending", "enableTotalRecordCount": False, "parentId": parent_id}
+
+    async def library_pages(self, types: Iterable[str] = ("Movie",), parent_id: str | None = None,
+                            page_size: int = 500) -> AsyncIterator[list[Item]]:
+        """The matching index, one page of new (de-duplicated) items at a time; for series use series_list()."""
+        seen: dict[str, Item] = {}
+        async for raw in self._paged(self._library_params(",".join(types), parent_id), page_size):
+            new = _fresh(self._items(raw), seen)
+            if new:
+                yield new
+
+    async def series_list(self, parent_id: str | None = None, page_size: int = 500) -> list[Series]:
+        seen: dict[str, Series] = {}
+        async for raw in self._paged(self._library_params("Series", parent_id), page_size):
+            parsed = [dto.parse_series(entry) for entry in raw]
+            self.skipped_malformed += sum(1 for s in parsed if s is None)
+            _fresh([s for s in parsed if s is not None], seen)
+        return list(seen.values())
+
+    async def episodes(self, series_id: str) -> list[Item]:
+        """Every episode of a series, with provider ids and this user's data."""
+        items = await self._get(f"/Shows/{self._item_id(series_id)}/Episodes",
+                                {"userId": self._uid(), "fields": "ProviderIds", "enableImages": False},
+                                parse=self._items)
+        return _fresh(items, {})
+
+    async def items_by_ids(self, ids: Iterable[str]) -> list[Item]:
+        """Items with this user's data, fetched ~100 ids per request; unknown or hidden ids are simply absent."""
+        wanted = list(dict.fromkeys(i for i in (dto.norm_id(x) for x in ids) if i))
+        uid = self._uid()
+        seen: dict[str, Item] = {}
+        for start in range(0, len(wanted), IDS_BATCH):
+            batch = wanted[start:start + IDS_BATCH]
+            _fresh(await self._get("/Items", {"userId": uid, "ids": ",".join(batch), "fields": "ProviderIds",
+                                              "enableImages": False, "enableTotalRecordCount": False},
+                                   parse=self._items), seen)
+        return list(seen.values())
+
+    async def item(self, item_id: str) -> Item:
+        """One movie or episode with this user's data; NotFound when it is gone or hidden."""
+        uid, iid = self._uid(), self._item_id(item_id)
+        if await self._legacy():
+            return await self._get(f"/Users/{uid}/Items/{iid}", parse=_one_item, messages=USER_DATA)
+        return await self._get(f"/Items/{iid}", {"userId": uid}, parse=_one_item, messages=USER_DATA)
+
+    async def user_data(self, item_id: str) -> UserData:
+        """This user's play state for one item (10.8 has no UserData route, so it reads the whole item)."""
+        if await self._legacy():
+            item = await self.item(item_id)
+            if item.user_data is None:
+                raise BadResponse(f"item {item.id} came back without UserData")
+            return item.user_data
+        return await self._get(f"/UserItems/{self._item_id(item_id)}/UserData", {"userId": self._uid()},
+                               parse=dto.require_user_data, messages=USER_DATA)
+
+    async def sessions(self) -> list[Session]:
+        raw = await self._get("/Sessions", parse=_array)
+        return [s for s in (dto.parse_session(entry) for entry in raw) if s is not None]
+
+    # --- writing (never retried) ---------------------------------------------------------------------
+
+    async def write_user_data(self, item_id: str, position_ticks: int | None = None, played: bool | None = None,
+                              play_count: int | None = None, last_played: datetime | None = None) -> UserData:
+        """POST /UserItems/{id}/UserData with only the fields given; returns what the server stored.
+
+        The server copies fields as sent (no resume rules). 10.8 has no such route and the only other way,
+        playback reports, has side effects, so a 10.8 server raises DestinationTooOld.
+        """
+        if await self._legacy():
+            info = await self.public_info()
+            raise DestinationTooOld(info.name or self.base_url, info.version)
+        body: dict[str, Any] = {}
+        if position_ticks is not None:
+            body["PlaybackPositionTicks"] = int(position_ticks)
+        if played is not None:
+            body["Played"] = bool(played)
+        if play_count is not None:
+            body["PlayCount"] = int(play_count)
+        if last_played is not None:
+            body["LastPlayedDate"] = dto.format_date(last_played)
+        return await self._write("POST", f"/UserItems/{self._item_id(item_id)}/UserData", {"userId": self._uid()},
+                                 body, parse=dto.require_user_data)
+
+    async def mark_played(self, item_id: str, date_played: datetime | None = None) -> UserData:
+        """Played=true and position 0 (the server's MarkPlayed); PlayCount grows only when date_played is given."""
+        date = dto.format_date(date_played) if date_played is not None else None
+        return await self._played("POST", item_id, {"datePlayed": date})
+
+    async def mark_unplayed(self, item_id: str) -> UserData:
+        """Played=false, PlayCount 0, position 0, LastPlayedDate cleared."""
+        return await self._played("DELETE", item_id, {})
+
+    async def _played(self, method: str, item_id: str, params: dict[str, Any]) -> UserData:
+        uid, iid = self._uid(), self._item_id(item_id)
+        if await self._legacy():
+            return await self._write(method, f"/Users/{uid}/PlayedItems/{iid}", params,
+                                     parse=dto.require_user_data)
+        return await self._write(method, f"/UserPlayedItems/{iid}", {"userId": uid, **params},
+                                 parse=dto.require_user_data)
+
+    @staticmethod
+    def _item_id(item_id: str) -> str:
+        iid = dto.norm_id(item_id)
+        if not iid or "/" in iid or "?" in iid or "#" in iid:
+            raise UsageError(f"not an item id: {item_id!r}")
+        return iid
+
+
+def _fresh(items: list[T], seen: dict[str, Any]) -> list[T]:
+    """The items whose id is not in `seen` yet, added to it (sort keys are not unique, so pages overlap)."""
+    new = [item for item in items if item.id not in seen]  # type: ignore[attr-defined]
+    for item in new:
+        seen[item.id] = item  # type: ignore[attr-defined]
+    return new
+
+
+def _one_item(data: Any) -> Item:
+    if not isinstance(data, dict):
+        raise BadResponse(f"expected a JSON object, got {type(data).__name__}")
+    item = dto.parse_item(data)
+    if item is None:
+        raise BadResponse(f"item is a {data.get('Type') or 'thing without an Id'}, not a movie or an episode")
+    return item
+
+
+def _array(data: Any) -> list[Any]:
+    if not isinstance(data, list):
+        raise BadResponse(f"expected a JSON array, got {type(data).__name__}")
+    return data
