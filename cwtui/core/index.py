@@ -1,0 +1,179 @@
+"""Read both sides of a pair and resolve every match, with as few requests as the work allows.
+
+Jellyfin has no working provider-id filter, so the destination lookup is built from library pages (movies),
+the series list plus one episode list per matched series (episodes), and a full episode index only when some
+episode's series cannot be matched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+
+from cwtui.core.jellyfin import JellyfinClient
+from cwtui.core.match import (
+    Match,
+    MatchStatus,
+    ProviderIndex,
+    episodes_by_number,
+    match_episode,
+    match_movie,
+    match_same_server,
+)
+from cwtui.core.models import Item, ItemKind, Series
+from cwtui.core.planner import ZeroCandidate
+
+Progress = Callable[[str], None]
+"""Called with a short sentence each time indexing moves on (for a progress line)."""
+
+EPISODE_LISTS_AT_ONCE = 8
+
+
+@dataclass
+class Indexed:
+    matches: list[Match]
+    zeros: list[ZeroCandidate]
+
+
+async def _bounded(calls: Iterable[Callable[[], Awaitable]], limit: int) -> list:
+    gate = asyncio.Semaphore(limit)
+
+    async def one(call):
+        async with gate:
+            return await call()
+
+    return await asyncio.gather(*(one(c) for c in calls))
+
+
+async def _movie_index(client: JellyfinClient, parent_ids: list[str | None]) -> ProviderIndex:
+    index = ProviderIndex()
+    for parent in parent_ids:
+        async for page in client.library_pages(types=("Movie",), parent_id=parent):
+            index.add(page)
+    return index
+
+
+async def _episode_index(client: JellyfinClient) -> ProviderIndex:
+    index = ProviderIndex()
+    async for page in client.library_pages(types=("Episode",)):
+        index.add(page)
+    return index
+
+
+class _SeriesLookup:
+    """Source series -> matched destination series, and destination episode lists fetched once each."""
+
+    def __init__(self, src_series: list[Series], dst_series: list[Series]) -> None:
+        self.src = {s.id: s for s in src_series}
+        self.dst = {s.id: s for s in dst_series}
+        self.dst_index = ProviderIndex(dst_series)
+        self.episodes: dict[str, dict] = {}
+
+    def resolve(self, series_id: str | None) -> tuple[MatchStatus, list[Series]]:
+        series = self.src.get(series_id or "")
+        if series is None:
+            return MatchStatus.UNRESOLVED, []
+        status, found, _ = self.dst_index.lookup(series.provider_ids)
+        return status, found if status is MatchStatus.MATCHED else []
+
+    async def load_episodes(self, client: JellyfinClient, series: Iterable[Series]) -> None:
+        wanted = [s.id for s in series if s.id not in self.episodes]
+        lists = await _bounded([lambda sid=sid: client.episodes(sid) for sid in dict.fromkeys(wanted)],
+                               EPISODE_LISTS_AT_ONCE)
+        for sid, eps in zip(dict.fromkeys(wanted), lists):
+            self.episodes[sid] = episodes_by_number(eps)
+
+
+async def index_pair(source: JellyfinClient, destination: JellyfinClient, *, same_server: bool,
+                     library_ids: list[str] | None = None, progress: Progress | None = None) -> Indexed:
+    """Everything the planner needs: a Match per source resume item and the destination's extra resume rows."""
+    say = progress or (lambda _msg: None)
+    say("Reading both resume lists")
+    src_resume, dst_resume = await asyncio.gather(source.resume_items(library_ids), destination.resume_items())
+    say(f"Source has {len(src_resume)} resumable items; destination {len(dst_resume)}")
+    if same_server:
+        return await _index_same_server(source, destination, src_resume, dst_resume, say)
+
+    movies = [i for i in src_resume if i.kind is ItemKind.MOVIE]
+    episodes = [i for i in src_resume if i.kind is ItemKind.EPISODE]
+    src_ids = {i.id for i in src_resume}
+    need_series = bool(episodes) or any(i.kind is ItemKind.EPISODE for i in dst_resume)
+
+    async def none() -> None:
+        return None
+
+    say("Indexing destination movies and series")
+    movie_index, dst_series, src_series = await asyncio.gather(
+        _movie_index(destination, [None]) if movies else none(),
+        destination.series_list() if need_series else none(),
+        source.series_list() if need_series else none(),
+    )
+    lookup = _SeriesLookup(src_series or [], dst_series or [])
+    matches: list[Match] = [match_movie(m, movie_index) for m in movies] if movies else []
+
+    resolved = {e.id: lookup.resolve(e.series_id) for e in episodes}
+    await lookup.load_episodes(destination, (s for _, found in resolved.values() for s in found))
+    say(f"Read episode lists of {len(lookup.episodes)} destination series")
+    fallback = [e for e in episodes
+                if resolved[e.id][0] is not MatchStatus.MATCHED or e.season is None or e.episode is None]
+    episode_index = await _episode_index(destination) if fallback else None
+    for e in episodes:
+        status, found = resolved[e.id]
+        matches.append(match_episode(e, status, found, lookup.episodes, episode_index))
+
+    matched_dst = {d.id for m in matches for d in m.destinations}
+    extra = [d for d in dst_resume if d.id not in matched_dst]
+    zeros = await _zero_candidates(source, extra, lookup, library_ids, src_ids, say)
+    say(f"Matched {sum(m.status is MatchStatus.MATCHED for m in matches)} of {len(matches)} items")
+    return Indexed(matches, zeros)
+
+
+async def _index_same_server(source, destination, src_resume, dst_resume, say) -> Indexed:
+    say("Same server: matching by item id")
+    dst_items = {i.id: i for i in await destination.items_by_ids(i.id for i in src_resume)}
+    matches = [match_same_server(i, dst_items.get(i.id)) for i in src_resume]
+    extra = [d for d in dst_resume if d.id not in dst_items]
+    counterparts = {i.id: i for i in await source.items_by_ids(d.id for d in extra)} if extra else {}
+    return Indexed(matches, [ZeroCandidate(d, counterparts.get(d.id)) for d in extra])
+
+
+async def _zero_candidates(source: JellyfinClient, extra: list[Item], lookup: _SeriesLookup,
+                           library_ids: list[str] | None, src_resume_ids: set[str], say: Progress) -> list[ZeroCandidate]:
+    """Source counterparts of destination resume rows that the source's resume list lacks (for explicit zeros)."""
+    if not extra:
+        return []
+    say(f"Looking up {len(extra)} destination-only resume rows on the source")
+    found: dict[str, Item | None] = {}
+    extra_movies = [d for d in extra if d.kind is ItemKind.MOVIE]
+    if extra_movies:
+        src_movies = await _movie_index(source, list(library_ids) if library_ids else [None])
+        for d in extra_movies:
+            status, hits, _ = src_movies.lookup(d.provider_ids)
+            found[d.id] = _played_first(hits) if status is MatchStatus.MATCHED else None
+
+    # Episodes: destination series -> source series (the reverse of the forward lookup).
+    reverse = ProviderIndex(lookup.src.values())
+    by_series: dict[str, list[Series]] = {}
+    for d in (d for d in extra if d.kind is ItemKind.EPISODE):
+        series = lookup.dst.get(d.series_id or "")
+        status, hits, _ = reverse.lookup(series.provider_ids) if series else (MatchStatus.UNRESOLVED, [], "")
+        by_series[d.id] = hits if status is MatchStatus.MATCHED else []
+    wanted = list(dict.fromkeys(s.id for hits in by_series.values() for s in hits))
+    lists = await _bounded([lambda sid=sid: source.episodes(sid) for sid in wanted], EPISODE_LISTS_AT_ONCE)
+    src_lists = {sid: episodes_by_number(eps) for sid, eps in zip(wanted, lists)}
+    for d in (d for d in extra if d.kind is ItemKind.EPISODE):
+        hits = [e for s in by_series[d.id] for e in src_lists.get(s.id, {}).get((d.season, d.episode), [])]
+        found[d.id] = _played_first(hits)
+    # Anything the source still has a position on belongs to its resume list (or is outside the chosen libraries).
+    return [ZeroCandidate(d, found.get(d.id)) for d in extra
+            if found.get(d.id) is None or found[d.id].id not in src_resume_ids]
+
+
+def _played_first(items: list[Item]) -> Item | None:
+    """Of several source versions, the one the user played (an explicit zero needs evidence of play)."""
+    for item in items:
+        ud = item.user_data
+        if ud and (ud.played or ud.last_played):
+            return item
+    return items[0] if items else None

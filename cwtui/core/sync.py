@@ -1,0 +1,169 @@
+"""One pair's sync session: open both servers, check the pair makes sense, plan, and start apply and undo runs.
+
+This is the single entry point the CLI and the TUI share, so both show exactly the same decisions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Callable, Iterable
+
+from cwtui.core.apply import ApplyRun, select_tasks
+from cwtui.core.config_model import Config, PairEntry, ServerEntry
+from cwtui.core.errors import CwtuiError, DestinationTooOld, ServerError, UsageError
+from cwtui.core.http import ClientIdentity
+from cwtui.core.index import Progress, index_pair
+from cwtui.core.jellyfin import JellyfinClient
+from cwtui.core.journal import Journal, RunRecord
+from cwtui.core.models import Plan, ResumeRules, ServerInfo, SideInfo
+from cwtui.core.planner import effective_max_percent, plan_rows
+from cwtui.core.undo import UndoRun
+
+ClientFactory = Callable[[ServerEntry, str], JellyfinClient]
+
+
+def default_client_factory(entry: ServerEntry, device_id: str) -> JellyfinClient:
+    ident = ClientIdentity(device_id=device_id, device_name=socket.gethostname() or "cwtui")
+    return JellyfinClient(entry.url, ident, token=entry.token, user_id=entry.user_id,
+                          ca_bundle=entry.ca_bundle, insecure=entry.insecure)
+
+
+def insecure_notices(entries: Iterable[ServerEntry]) -> list[str]:
+    return [f"TLS verification is OFF for server '{e.name}' ({e.url}): insecure = true in the config"
+            for e in entries if e.insecure]
+
+
+class PairSync:
+    """Both clients of one pair, open for a plan and the runs that follow it. Use `async with`."""
+
+    def __init__(self, config: Config, pair_name: str, journal: Journal, *,
+                 client_factory: ClientFactory = default_client_factory) -> None:
+        self.config = config
+        self.pair: PairEntry = config.pair(pair_name)
+        self.source_entry = config.server(self.pair.source)
+        self.destination_entry = config.server(self.pair.destination)
+        self.journal = journal
+        device_id = config.device_id or "cwtui-unset-device"
+        self.source = client_factory(self.source_entry, device_id)
+        self.destination = client_factory(self.destination_entry, device_id)
+        self.source_info: ServerInfo | None = None
+        self.destination_info: ServerInfo | None = None
+
+    async def __aenter__(self) -> PairSync:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await asyncio.gather(self.source.aclose(), self.destination.aclose(), return_exceptions=True)
+
+    async def plan(self, progress: Progress | None = None) -> Plan:
+        """Index both sides and decide every row. Raises CwtuiError for anything that stops the whole plan."""
+        say = progress or (lambda _msg: None)
+        say("Contacting both servers")
+        self.source_info, self.destination_info = await asyncio.gather(
+            self.source.public_info(), self.destination.public_info())
+        for entry, info in ((self.source_entry, self.source_info), (self.destination_entry, self.destination_info)):
+            if not info.startup_complete:
+                raise UsageError(f"server '{entry.name}' has not finished its startup wizard; refusing to sync")
+        same_server = self.source_info.id == self.destination_info.id
+        if same_server and self.source_entry.user_id == self.destination_entry.user_id:
+            raise UsageError(f"pair '{self.pair.name}' has the same server and user on both sides "
+                             f"({self.source_info.name}, {self.source_entry.user_name}); nothing to sync",
+                             hint="point the destination at another user or server")
+        settings = self.pair.progress
+        notices = insecure_notices([self.source_entry, self.destination_entry])
+        if not self.destination_info.writable:
+            notices.append(str(DestinationTooOld(self.destination_info.name, self.destination_info.version))
+                           + "; this plan is for reading only")
+        rules: ResumeRules | None = None
+        if settings.enable and settings.respect_server_resume_rules:
+            try:
+                rules = await self.destination.resume_rules()
+            except ServerError as exc:
+                rules = ResumeRules()
+                notices.append(f"could not read the destination's resume rules ({exc.message}); "
+                               "using Jellyfin's defaults (5%, 90%, 300 s)")
+        rows: list = []
+        if not settings.enable:
+            notices.append(f"the progress feature is off for pair '{self.pair.name}' (enable = false): "
+                           "nothing is planned")
+        else:
+            library_ids = await self._library_ids()
+            indexed = await index_pair(self.source, self.destination, same_server=same_server,
+                                       library_ids=library_ids, progress=say)
+            rows = plan_rows(indexed.matches, indexed.zeros, settings, rules)
+        for client, entry in ((self.source, self.source_entry), (self.destination, self.destination_entry)):
+            if client.skipped_malformed:
+                notices.append(f"{client.skipped_malformed} items from '{entry.name}' had a shape cwtui could not "
+                               "read and were left out")
+        return Plan(
+            pair=self.pair.name,
+            source=self._side(self.source_entry, self.source_info),
+            destination=self._side(self.destination_entry, self.destination_info),
+            settings=settings,
+            effective_max_percent=effective_max_percent(settings, rules) or 0,
+            rules=rules,
+            rows=tuple(rows),
+            notices=tuple(notices),
+        )
+
+    async def _library_ids(self) -> list[str] | None:
+        wanted = self.pair.progress.libraries
+        if not wanted:
+            return None
+        libraries = await self.source.libraries()
+        ids = []
+        for name in wanted:
+            hit = [lib.id for lib in libraries if name.lower() in (lib.name.lower(), lib.id)]
+            if not hit:
+                have = ", ".join(lib.name for lib in libraries) or "none"
+                raise UsageError(f"pair '{self.pair.name}': library '{name}' is not on the source (have: {have})",
+                                 hint=f"fix pairs.{self.pair.name}.features.progress.libraries")
+            ids.extend(hit)
+        return ids
+
+    @staticmethod
+    def _side(entry: ServerEntry, info: ServerInfo) -> SideInfo:
+        return SideInfo(name=entry.name, server_name=info.name, version=info.version, user_name=entry.user_name,
+                        user_id=entry.user_id, server_id=info.id, writable=info.writable)
+
+    def start_apply(self, plan: Plan, *, only: Iterable[str] | None = None, force: Iterable[str] = (),
+                    dry_run: bool = False, concurrency: int | None = None) -> ApplyRun:
+        """A run over the chosen rows. Raises DestinationTooOld (before any write) for a pre-10.9 destination."""
+        tasks = select_tasks(plan, only, force)
+        return ApplyRun(plan, self.destination, self.journal, tasks, dry_run=dry_run,
+                        concurrency=concurrency or self.config.concurrency)
+
+
+def find_run(journal: Journal, run_id: str | None) -> RunRecord:
+    """The run to undo: the one named, or the latest apply run that wrote something."""
+    if run_id:
+        return journal.load(run_id)
+    record = journal.latest_written()
+    if record is None:
+        raise UsageError("no apply run has written anything yet, so there is nothing to undo",
+                         hint="`cwtui runs` lists the journal")
+    return record
+
+
+async def open_undo(config: Config, journal: Journal, record: RunRecord, *, force: bool = False,
+                    client_factory: ClientFactory = default_client_factory) -> UndoRun:
+    """An UndoRun against the run's destination, after checking it is still the same server and user."""
+    name = record.destination.get("name", "")
+    entry = config.server(name)
+    client = client_factory(entry, config.device_id or "cwtui-unset-device")
+    try:
+        info = await client.public_info()
+        if record.destination.get("server_id") and info.id != record.destination["server_id"]:
+            raise UsageError(f"server '{name}' is not the server run {record.run_id} wrote to "
+                             f"(server id {info.id} vs {record.destination['server_id']})")
+        if record.destination.get("user_id") and entry.user_id != record.destination["user_id"]:
+            raise UsageError(f"server '{name}' now acts as user {entry.user_name}, not the user run "
+                             f"{record.run_id} wrote for")
+    except CwtuiError:
+        await client.aclose()
+        raise
+    return UndoRun(record, client, journal, force=force)
