@@ -11,6 +11,7 @@ from typing import Any
 
 import tomlkit
 from tomlkit.exceptions import ParseError, TOMLKitError
+from tomlkit.items import Comment, Null, Table, Whitespace
 from tomlkit.toml_document import TOMLDocument
 
 from cwtui.core.config_model import (
@@ -76,7 +77,7 @@ class ConfigFile:
             if users:
                 raise ConfigError(f"server '{name}' is used by pair {', '.join(users)}; remove the pair first",
                                   path=str(self.path), key=dotted_key(("servers", name)))
-            del doc["servers"][name]
+            _remove_table(doc["servers"], name)
 
         return self._edit(change)
 
@@ -115,7 +116,7 @@ class ConfigFile:
 
         def change(doc: TOMLDocument, cfg: Config) -> None:
             cfg.pair(name)
-            del doc["pairs"][name]
+            _remove_table(doc["pairs"], name)
 
         return self._edit(change)
 
@@ -167,6 +168,42 @@ def _tomllib_line(text: str) -> int | None:
         match = re.search(r"\(at line (\d+), column \d+\)", str(exc))
         return int(match.group(1)) if match else None
     return None
+
+
+def _remove_table(parent: Any, name: str) -> None:
+    """Delete parent[name] but keep the comment block right above the next header.
+
+    tomlkit files the comments above a header under the table before it, so a plain delete would take
+    "# the cabin box" away with [servers.home]. Comments after the removed table's last blank line are
+    put back in its place; anything unusual (a table split across the file) is simply deleted.
+    """
+    body = getattr(getattr(parent, "value", None), "body", None)
+    slots = [i for i, (key, _) in enumerate(body or ()) if key is not None and key.key == name]
+    keep = _comments_after_last_blank(_trailing_trivia(parent[name])) if len(slots) == 1 else ""
+    del parent[name]
+    if keep and isinstance(body[slots[0]][1], Null):  # tomlkit leaves a Null in the deleted slot
+        body[slots[0]] = (None, Whitespace(keep))
+
+
+def _trailing_trivia(table: Any) -> str:
+    """The comments and blank lines that end a table's text, down to its last sub-table."""
+    tail = ""
+    for _, item in reversed(getattr(getattr(table, "value", None), "body", ())):
+        if isinstance(item, (Comment, Whitespace, Null)):
+            tail = item.as_string() + tail
+            continue
+        if isinstance(item, Table):
+            tail = _trailing_trivia(item) + tail
+        break
+    return tail
+
+
+def _comments_after_last_blank(tail: str) -> str:
+    """The comment lines after the last blank line: they introduce what follows, not what is removed."""
+    lines = tail.splitlines(keepends=True)
+    blanks = [i for i, line in enumerate(lines) if not line.strip()]
+    kept = lines[blanks[-1] + 1:] if blanks else []
+    return "".join(kept) if any(line.lstrip().startswith("#") for line in kept) else ""
 
 
 def _child_table(parent: Any, key: str, *, super_table: bool = False) -> tuple[Any, bool]:

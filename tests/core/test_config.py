@@ -450,3 +450,29 @@ def test_state_dir_env_and_fallback_are_created_private(tmp_path: Path, monkeypa
     assert state_dir() == tmp_path / "platform" / "cwtui"
     assert calls == [("cwtui", False)]
     assert stat.S_IMODE((tmp_path / "platform" / "cwtui").stat().st_mode) == 0o700
+
+
+def test_removing_a_table_keeps_the_comment_above_the_next_header(tmp_path: Path) -> None:
+    text = SAMPLE.replace("# the cabin box\n", '[servers.attic]\nurl = "https://a"\n# attic note\n\n# the cabin box\n')
+    text += '\n# about the reverse pair\n[pairs.back]\nsource = "cabin"\ndestination = "home"\n'
+    path = write(tmp_path, text)
+    cf = ConfigFile(path)
+    cfg = cf.remove_server("attic")
+    assert "attic" not in cfg.servers and set(cfg.servers) == {"home", "cabin"}
+    after = path.read_text()
+    assert "# attic note" not in after and "# the cabin box\n[servers.cabin]" in after
+    cf.remove_pair("home-to-cabin")
+    after = path.read_text()
+    assert "# keep short blips out" not in after
+    assert 'insecure = true\n\n# about the reverse pair\n[pairs.back]\n' in after
+    assert set(cf.load().pairs) == {"back"}
+
+
+def test_saves_return_the_config_as_written(tmp_path: Path) -> None:
+    cf = ConfigFile(tmp_path / "config.toml")
+    entry = ServerEntry("a", "https://a", "u", "n", TOKEN)
+    assert cf.save_server(entry).servers == {"a": entry}
+    cfg = cf.save_server(ServerEntry("b", "https://b", "u", "n", TOKEN))
+    pair = PairEntry("ab", "a", "b", replace(ProgressSettings(), delta_seconds=0))
+    assert cf.save_pair(pair).pairs == {"ab": pair}
+    assert cf.remove_pair("ab").pairs == {} and cf.load() == replace(cfg, pairs={})
