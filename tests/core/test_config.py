@@ -100,7 +100,8 @@ def test_missing_file_is_an_empty_config_and_nothing_is_written(tmp_path: Path) 
 
 
 def test_left_out_keys_get_the_defaults(tmp_path: Path) -> None:
-    text = '[servers.a]\nurl = "http://a"\n[servers.b]\nurl = "https://b"\n[pairs.ab]\nsource = "a"\ndestination = "b"\n'
+    text = ('[servers.a]\nurl = "http://a"\n[servers.b]\nurl = "https://b"\n'
+            '[pairs.ab]\nsource = "a"\ndestination = "b"\n')
     cfg = ConfigFile(write(tmp_path, text)).load()
     assert cfg.device_id is None and cfg.concurrency == 4
     assert cfg.servers["a"] == ServerEntry("a", "http://a", "", "", "", ca_bundle=None, insecure=False)
