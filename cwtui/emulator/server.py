@@ -22,7 +22,7 @@ _PREFIX = re.compile(r"^/(emby|mediabrowser)(?=/|$)", re.IGNORECASE)
 
 @dataclass(frozen=True)
 class RequestRecord:
-    """One request as the emulator saw it; status 0 means the connection was dropped without an answer."""
+    """One request as the emulator saw it: header names lower-cased, query names as sent; status 0 = dropped."""
 
     method: str
     path: str
@@ -226,7 +226,7 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {k.lower(): v for k, v in self.headers.items()}
         decision = emu.faults.decide(method, split.path)
         if decision.drop:
-            emu._record(RequestRecord(method, split.path, query, dict(self.headers.items()), body, 0))
+            emu._record(RequestRecord(method, split.path, query, headers, body, 0))
             self.close_connection = True
             try:
                 self.connection.shutdown(socket.SHUT_RDWR)
@@ -238,7 +238,7 @@ class _Handler(BaseHTTPRequestHandler):
         if emu.faults.latency_ms:
             emu._stopping.wait(emu.faults.latency_ms / 1000)
         response = decision.response or dispatch(emu.state, method, split.path, query, headers, body)
-        emu._record(RequestRecord(method, split.path, query, dict(self.headers.items()), body, response.status))
+        emu._record(RequestRecord(method, split.path, query, headers, body, response.status))
         try:
             self.send_response(response.status)
             if response.content_type:
