@@ -47,6 +47,11 @@ class UndoRun:
         self.already_undone_by = last_undo if last_undo and not self.candidates else None
         """Set when earlier undo runs already restored everything this run may have written."""
         self.counts: dict[str, int] = {s.value: 0 for s in Status}
+        self._cancelled = False
+
+    def cancel(self) -> None:
+        """The item being restored finishes; the rest are reported `cancelled`."""
+        self._cancelled = True
 
     @property
     def candidates(self) -> list[Intent]:
@@ -77,12 +82,16 @@ class UndoRun:
                         yield self._count(result)
                     continue
                 for c in chunk:
-                    result = await self._one(c, live.get(c.item_id), writer)
+                    if self._cancelled:
+                        result = self._result(c, Status.CANCELLED, Reason.CANCELLED, "undo cancelled")
+                        writer.results([self._journal(c, result, maybe=False)])
+                    else:
+                        result = await self._one(c, live.get(c.item_id), writer)
                     yield self._count(result)
         except BaseException:
             writer.abandon()
             raise
-        writer.close(self.summary)
+        writer.close(self.summary, cancelled=self._cancelled)
 
     async def _one(self, c: Intent, now: UserData | None, writer) -> ItemResult:
         if now is None:

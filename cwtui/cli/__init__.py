@@ -1,0 +1,90 @@
+"""The `cwtui` command: parse arguments, run a command, turn errors into clear messages and exit codes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import time
+from argparse import Namespace
+
+from cwtui.cli.commands import Context, cmd_apply, cmd_pairs, cmd_plan, cmd_runs, cmd_servers, cmd_undo
+from cwtui.cli.parser import build_parser
+from cwtui.core.config import ConfigFile, default_config_path, state_dir
+from cwtui.core.errors import CwtuiError
+from cwtui.core.journal import Journal
+
+ASYNC_COMMANDS = {"plan": cmd_plan, "apply": cmd_apply, "undo": cmd_undo}
+SYNC_COMMANDS = {"runs": cmd_runs, "servers": cmd_servers, "pairs": cmd_pairs}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return run(args)
+    except CwtuiError as exc:
+        sys.stderr.write(f"cwtui: {exc}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("cwtui: interrupted\n")
+        return 130
+
+
+def run(args: Namespace) -> int:
+    if args.command == "demo":
+        return run_demo(no_tui=args.no_tui)
+    config_path = default_config_path(args.config)
+    ctx = Context(ConfigFile(config_path), Journal(state_dir(create=False)))
+    if args.command is None:
+        from cwtui.ui.app import run_tui  # the TUI's imports are paid only when it is wanted
+
+        ctx.config_file.load()  # a broken config is reported here, in plain text
+        run_tui(config_path)
+        return 0
+    if args.command == "login":
+        from cwtui.cli.login import cmd_login
+
+        return asyncio.run(cmd_login(ctx, args))
+    if args.command in SYNC_COMMANDS:
+        return SYNC_COMMANDS[args.command](ctx, args)
+    return asyncio.run(ASYNC_COMMANDS[args.command](ctx, args))
+
+
+def run_demo(*, no_tui: bool) -> int:
+    """Two emulated servers and a throwaway config; removed again on exit."""
+    from cwtui.demo import start_demo
+
+    demo = start_demo()
+    try:
+        os.environ["CWTUI_STATE_DIR"] = str(demo.state_dir)
+        os.environ["CWTUI_CONFIG"] = str(demo.config_path)
+        if no_tui:
+            print(f"config: {demo.config_path}\npair: {demo.pair_name}\n"
+                  f"source (Home, Jellyfin 10.11): {demo.source_url}\n"
+                  f"destination (Cabin, Jellyfin 10.10): {demo.destination_url}\n"
+                  f"user: {demo.user_name}\n"
+                  f"try, in another shell:\n"
+                  f"  export CWTUI_CONFIG={demo.config_path} CWTUI_STATE_DIR={demo.state_dir}\n"
+                  f"  cwtui plan {demo.pair_name} --all\n"
+                  "serving until Ctrl+C", flush=True)
+            _wait_for_interrupt()
+            return 0
+        from cwtui.ui.app import run_tui
+
+        run_tui(demo.config_path, open_pair=demo.pair_name)
+        return 0
+    finally:
+        demo.stop()
+
+
+def _wait_for_interrupt() -> None:
+    def stop(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)  # a plain kill also cleans up
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass

@@ -1,0 +1,218 @@
+"""The headless commands: plan, apply, undo, runs, servers, pairs. Same engine as the TUI, no screen."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+from argparse import Namespace
+from contextlib import contextmanager
+from typing import TextIO
+
+from cwtui.cli.render import ProgressLine, plan_json, print_plan, result_json, result_line, table
+from cwtui.core.config import ConfigFile
+from cwtui.core.errors import EXIT_ITEM_FAILED, EXIT_OK, UsageError
+from cwtui.core.journal import Journal
+from cwtui.core.models import ItemResult, Status
+from cwtui.core.sync import ClientFactory, PairSync, default_client_factory, find_run, open_undo
+
+
+class Context:
+    """What every command needs: the config file, the journal, where to write, how to make clients."""
+
+    def __init__(self, config_file: ConfigFile, journal: Journal, *, out: TextIO | None = None,
+                 err: TextIO | None = None, stdin: TextIO | None = None,
+                 client_factory: ClientFactory = default_client_factory) -> None:
+        self.config_file = config_file
+        self.journal = journal
+        self.out, self.err, self.stdin = out or sys.stdout, err or sys.stderr, stdin or sys.stdin
+        self.client_factory = client_factory
+
+    def confirm(self, question: str) -> bool:
+        """Ask on the terminal; with no terminal, refuse (scripts pass --yes)."""
+        if not self.stdin.isatty():
+            raise UsageError("no terminal to ask for confirmation", hint="pass --yes to run without asking")
+        self.err.write(f"{question} [y/N] ")
+        self.err.flush()
+        return self.stdin.readline().strip().lower() in ("y", "yes")
+
+
+@contextmanager
+def _cancel_on_sigint(cancel):
+    """First Ctrl+C cancels safely (in-flight writes finish, the rest are reported cancelled)."""
+    loop = asyncio.get_running_loop()
+    try:
+        loop.add_signal_handler(signal.SIGINT, cancel)
+        installed = True
+    except (NotImplementedError, RuntimeError, ValueError):
+        installed = False
+    try:
+        yield
+    finally:
+        if installed:
+            loop.remove_signal_handler(signal.SIGINT)
+
+
+async def cmd_plan(ctx: Context, args: Namespace) -> int:
+    config = ctx.config_file.load()
+    progress = ProgressLine(ctx.err)
+    async with PairSync(config, args.pair, ctx.journal, client_factory=ctx.client_factory) as sync:
+        try:
+            plan = await sync.plan(progress.show)
+        finally:
+            progress.done()
+    if args.json:
+        ctx.out.write(json.dumps(plan_json(plan, include_skipped=True)) + "\n")
+    else:
+        print_plan(plan, ctx.out, show_all=args.all)
+    return EXIT_OK
+
+
+async def _stream(ctx: Context, run, total: int, *, as_json: bool, verb: str) -> list[ItemResult]:
+    progress = ProgressLine(ctx.err)
+    seen: list[ItemResult] = []
+    with _cancel_on_sigint(run.cancel):
+        try:
+            async for result in run.results():
+                seen.append(result)
+                if as_json:
+                    ctx.out.write(json.dumps(result_json(result)) + "\n")
+                    ctx.out.flush()
+                else:
+                    progress.done()
+                    ctx.out.write(result_line(result) + "\n")
+                counts = run.summary
+                progress.show(f"{verb} {len(seen)}/{total}: " + ", ".join(f"{k} {v}" for k, v in counts.items() if v))
+        finally:
+            progress.done()
+    return seen
+
+
+def _finish(ctx: Context, run, *, as_json: bool, label: str, extra: dict | None = None) -> int:
+    summary = {k: v for k, v in run.summary.items() if v}
+    if as_json:
+        ctx.out.write(json.dumps({"summary": summary, "run_id": run.run_id, **(extra or {})}) + "\n")
+    else:
+        text = ", ".join(f"{v} {k}" for k, v in summary.items()) or "nothing"
+        ctx.out.write(f"{label}: {text}. Run id: {run.run_id}\n")
+        if summary.get(Status.FAILED.value):
+            ctx.out.write(f"Some items failed; `cwtui runs` and the lines above say why. "
+                          f"`cwtui undo {run.run_id}` restores what this run wrote.\n")
+    return EXIT_ITEM_FAILED if summary.get(Status.FAILED.value) else EXIT_OK
+
+
+async def cmd_apply(ctx: Context, args: Namespace) -> int:
+    config = ctx.config_file.load()
+    progress = ProgressLine(ctx.err)
+    async with PairSync(config, args.pair, ctx.journal, client_factory=ctx.client_factory) as sync:
+        try:
+            plan = await sync.plan(progress.show)
+        finally:
+            progress.done()
+        if not plan.settings.enable:
+            if args.json:
+                ctx.out.write(json.dumps({"summary": {}, "run_id": None, "notices": list(plan.notices)}) + "\n")
+            else:
+                for notice in plan.notices:
+                    ctx.out.write(f"NOTICE: {notice}\n")
+            return EXIT_OK
+        run = sync.start_apply(plan, only=args.only, force=args.force, dry_run=args.dry_run,
+                               concurrency=args.concurrency)
+        if not run.tasks:
+            if args.json:
+                ctx.out.write(json.dumps({"summary": {}, "run_id": None}) + "\n")
+            else:
+                print_plan(plan, ctx.out, show_all=False)
+            return EXIT_OK
+        if not args.json:
+            print_plan(plan, ctx.out, show_all=False)
+        if not args.yes and not args.dry_run:
+            forced = sum(1 for t in run.tasks if t.forced)
+            question = (f"Write {len(run.tasks)} items on {plan.destination.server_name} "
+                        f"as {plan.destination.user_name}" + (f" ({forced} forced)" if forced else "") + "?")
+            if not ctx.confirm(question):
+                ctx.err.write("Nothing written.\n")
+                return EXIT_OK
+        await _stream(ctx, run, len(run.tasks), as_json=args.json, verb="dry run" if args.dry_run else "applying")
+        return _finish(ctx, run, as_json=args.json, label="Dry run (nothing written)" if args.dry_run else "Applied")
+
+
+async def cmd_undo(ctx: Context, args: Namespace) -> int:
+    config = ctx.config_file.load()
+    record = find_run(ctx.journal, args.run_id)
+    undo = await open_undo(config, ctx.journal, record, force=args.force, client_factory=ctx.client_factory)
+    try:
+        if undo.already_undone_by:
+            if args.json:
+                ctx.out.write(json.dumps({"summary": {}, "run_id": None,
+                                          "already_undone_by": undo.already_undone_by}) + "\n")
+            else:
+                ctx.out.write(f"Run {record.run_id} was already undone by run {undo.already_undone_by}; "
+                              "nothing written.\n")
+            return EXIT_OK
+        count = len(undo.candidates)
+        if not count:
+            if args.json:
+                ctx.out.write(json.dumps({"summary": {}, "run_id": None}) + "\n")
+            else:
+                ctx.out.write(f"Run {record.run_id} wrote nothing; nothing to undo.\n")
+            return EXIT_OK
+        if not args.json:
+            ctx.out.write(f"Run {record.run_id} ({record.pair}, {record.started_at}) changed up to {count} items on "
+                          f"'{record.destination.get('name')}'.\n")
+        if not args.yes and not ctx.confirm(f"Restore their prior state ({count} items)?"):
+            ctx.err.write("Nothing written.\n")
+            return EXIT_OK
+        await _stream(ctx, undo, count, as_json=args.json, verb="undoing")
+        return _finish(ctx, undo, as_json=args.json, label=f"Undid run {record.run_id}",
+                       extra={"undo_of": record.run_id})
+    finally:
+        await undo.client.aclose()
+
+
+def cmd_runs(ctx: Context, args: Namespace) -> int:
+    records = ctx.journal.runs()
+    if args.json:
+        for r in records:
+            ctx.out.write(json.dumps({"run_id": r.run_id, "kind": r.kind, "pair": r.pair,
+                                      "destination": r.destination.get("name"), "started_at": r.started_at,
+                                      "ended_at": r.ended_at, "summary": r.summary, "cancelled": r.cancelled,
+                                      "undo_of": r.undo_of, "wrote": r.wrote}) + "\n")
+        return EXIT_OK
+    if not records:
+        ctx.out.write(f"No runs yet (journal: {ctx.journal.directory}).\n")
+        return EXIT_OK
+    table(["run id", "kind", "pair", "started", "result"],
+          [[r.run_id, r.kind + (f" of {r.undo_of}" if r.undo_of else ""), r.pair, r.started_at[:19],
+            ("incomplete" if not r.complete else "cancelled, " if r.cancelled else "")
+            + ", ".join(f"{v} {k}" for k, v in (r.summary or {}).items() if v)] for r in records], ctx.out)
+    return EXIT_OK
+
+
+def cmd_servers(ctx: Context, args: Namespace) -> int:
+    config = ctx.config_file.load()
+    if not config.servers:
+        ctx.out.write(f"No servers in {ctx.config_file.path}. Add one with `cwtui login NAME --url URL --user U`.\n")
+        return EXIT_OK
+    table(["name", "url", "user", "tls"],
+          [[s.name, s.url, s.user_name or "(not logged in)",
+            "INSECURE (not verified)" if s.insecure else (f"ca {s.ca_bundle}" if s.ca_bundle else "verified")]
+           for s in config.servers.values()], ctx.out)
+    return EXIT_OK
+
+
+def cmd_pairs(ctx: Context, args: Namespace) -> int:
+    config = ctx.config_file.load()
+    if not config.pairs:
+        ctx.out.write(f"No pairs in {ctx.config_file.path}. Add one in the TUI (`cwtui`) or the config file.\n")
+        return EXIT_OK
+    last: dict[str, str] = {}
+    for record in ctx.journal.runs():
+        last[record.pair] = f"{record.run_id} ({record.kind})"
+    table(["pair", "source -> destination", "progress", "last run"],
+          [[p.name, f"{p.source} -> {p.destination}",
+            ("on" if p.progress.enable else "OFF") + f" add={'on' if p.progress.add else 'off'}"
+            f" remove={'on' if p.progress.remove else 'off'}", last.get(p.name, "never")]
+           for p in config.pairs.values()], ctx.out)
+    return EXIT_OK

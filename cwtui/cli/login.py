@@ -1,0 +1,81 @@
+"""`cwtui login`: password, API key or Quick Connect; saves the server with its token, never the password."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import socket
+import time
+from argparse import Namespace
+
+from cwtui.cli.commands import Context
+from cwtui.cli.render import ProgressLine
+from cwtui.core.config_model import ServerEntry
+from cwtui.core.errors import EXIT_OK, UsageError
+from cwtui.core.http import ClientIdentity
+from cwtui.core.jellyfin import JellyfinClient
+
+QUICK_CONNECT_SECONDS = 600
+POLL_SECONDS = 2.0
+
+
+def _read_secret(ctx: Context, from_stdin: bool, prompt: str) -> str:
+    if from_stdin:
+        secret = ctx.stdin.readline().rstrip("\r\n")
+    elif ctx.stdin.isatty():
+        secret = getpass.getpass(prompt)
+    else:
+        raise UsageError("no terminal to ask for the password", hint="pipe it in with --password-stdin")
+    if not secret:
+        raise UsageError("empty secret on standard input")
+    return secret
+
+
+async def cmd_login(ctx: Context, args: Namespace) -> int:
+    if args.api_key_stdin and not args.as_user:
+        raise UsageError("--api-key-stdin needs --as-user U (the user to act as)")
+    if args.password_stdin and not args.user:
+        raise UsageError("--password-stdin goes with --user")
+    ctx.config_file.load()  # a broken config stops here, before anything is asked or sent
+    device_id = ctx.config_file.ensure_device_id()
+    ident = ClientIdentity(device_id=device_id, device_name=socket.gethostname() or "cwtui")
+    async with JellyfinClient(args.url, ident, ca_bundle=args.ca_bundle, insecure=args.insecure) as client:
+        info = await client.public_info()
+        ctx.err.write(f"{info.name}: Jellyfin {info.version}"
+                      + ("" if info.writable else " (older than 10.9: can be a source, not a destination)")
+                      + (" — TLS NOT VERIFIED (--insecure)" if args.insecure else "") + "\n")
+        if args.user:
+            password = _read_secret(ctx, args.password_stdin, f"Password for {args.user}: ")
+            auth = await client.login_password(args.user, password)
+            del password
+            token, user = auth.token, auth.user
+        elif args.api_key_stdin:
+            token = _read_secret(ctx, True, "")
+            user = await client.login_api_key(token, args.as_user)
+        else:
+            auth = await _quick_connect(ctx, client)
+            token, user = auth.token, auth.user
+    ctx.config_file.save_server(ServerEntry(args.name, args.url.rstrip("/"), user.id, user.name, token,
+                                            ca_bundle=args.ca_bundle, insecure=args.insecure))
+    ctx.out.write(f"Logged in to {info.name} as {user.name}; saved server '{args.name}' in {ctx.config_file.path}\n")
+    return EXIT_OK
+
+
+async def _quick_connect(ctx: Context, client: JellyfinClient):
+    if not await client.quick_connect_enabled():
+        raise UsageError("Quick Connect is disabled on this server", hint="log in with --user instead")
+    code = await client.quick_connect_initiate()
+    ctx.err.write(f"Quick Connect code: {code.code}\nEnter it in a signed-in Jellyfin client "
+                  "(user menu > Quick Connect). Ctrl+C cancels.\n")
+    progress = ProgressLine(ctx.err)
+    deadline = time.monotonic() + QUICK_CONNECT_SECONDS
+    try:
+        while time.monotonic() < deadline:
+            left = int(deadline - time.monotonic())
+            progress.show(f"waiting for code {code.code}: {left // 60}:{left % 60:02d} left")
+            if await client.quick_connect_poll(code):
+                return await client.quick_connect_login(code)
+            await asyncio.sleep(POLL_SECONDS)
+    finally:
+        progress.done()
+    raise UsageError("Quick Connect timed out after 10 minutes", hint="run the command again for a new code")

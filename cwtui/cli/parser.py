@@ -1,0 +1,82 @@
+"""The command line: every command, flag and its help text (the contract scripts and tests rely on)."""
+
+from __future__ import annotations
+
+import argparse
+
+import cwtui
+
+EPILOG = """\
+exit codes: 0 done (skips are fine), 1 some item failed, 2 usage or config error,
+            3 a server unreachable or a login rejected
+files: config from --config, $CWTUI_CONFIG or the platform config dir; journal and logs
+       under $CWTUI_STATE_DIR or the platform state dir
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cwtui", description="Sync Jellyfin resume positions (Continue Watching) between servers and users. "
+                                  "With no command, opens the TUI.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"cwtui {cwtui.__version__}")
+    parser.add_argument("--config", metavar="PATH", help="config file (default: $CWTUI_CONFIG or the platform's)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    demo = sub.add_parser("demo", help="start two emulated servers with demo data and try cwtui on them")
+    demo.add_argument("--no-tui", action="store_true",
+                      help="only serve the demo servers and print the config path, pair and URLs")
+
+    login = sub.add_parser("login", help="log in to a server and save it (the password is never saved)")
+    login.add_argument("name", metavar="NAME", help="a name for this server in the config, e.g. home")
+    login.add_argument("--url", required=True, help="server URL, e.g. https://jf.example.org")
+    how = login.add_mutually_exclusive_group(required=True)
+    how.add_argument("--user", metavar="U", help="log in as this user with a password (asked, or --password-stdin)")
+    how.add_argument("--api-key-stdin", action="store_true",
+                     help="read an API key from standard input (use with --as-user)")
+    how.add_argument("--quick-connect", action="store_true",
+                     help="log in with Quick Connect: shows a code to enter in a signed-in Jellyfin client")
+    login.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    login.add_argument("--as-user", metavar="U", help="with --api-key-stdin: the user (name or id) to act as")
+    login.add_argument("--ca-bundle", metavar="PATH", help="verify TLS with this CA bundle")
+    login.add_argument("--insecure", action="store_true",
+                       help="do NOT verify TLS (shown everywhere while it is on)")
+
+    sub.add_parser("servers", help="list configured servers (tokens are never printed)")
+    sub.add_parser("pairs", help="list configured pairs and their last run")
+
+    plan = sub.add_parser("plan", help="show what a sync would do, and why, without writing")
+    plan.add_argument("pair", metavar="PAIR")
+    plan.add_argument("--json", action="store_true", help="one JSON object instead of a table")
+    plan.add_argument("--all", action="store_true", help="include skipped rows")
+
+    apply = sub.add_parser("apply", help="run the plan: journal, write, verify; one result per item")
+    apply.add_argument("pair", metavar="PAIR")
+    apply.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    apply.add_argument("--dry-run", action="store_true", help="do every read and decision, write nothing")
+    apply.add_argument("--json", action="store_true", help="JSON Lines: one per result, then a summary line")
+    apply.add_argument("--only", nargs="+", metavar="KEY", default=None,
+                       help="apply only these planned rows (keys from `plan`, or unique prefixes)")
+    apply.add_argument("--force", nargs="+", metavar="KEY", default=[],
+                       help="also write these skipped rows (e.g. near_complete), still checked live")
+    apply.add_argument("--concurrency", type=_positive, metavar="N", help="writes in flight at once (default 4)")
+
+    undo = sub.add_parser("undo", help="restore what a run changed (default: the latest run that wrote)")
+    undo.add_argument("run_id", metavar="RUN_ID", nargs="?")
+    undo.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    undo.add_argument("--force", action="store_true", help="also restore items changed since the run")
+    undo.add_argument("--json", action="store_true", help="JSON Lines: one per result, then a summary line")
+
+    runs = sub.add_parser("runs", help="list journaled runs")
+    runs.add_argument("--json", action="store_true", help="one JSON object per line")
+    return parser
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 1 <= value <= 32:
+        raise argparse.ArgumentTypeError("must be between 1 and 32")
+    return value

@@ -1,0 +1,136 @@
+"""Plain-text tables and JSON for the headless CLI (no Textual, no Rich: scripts read this output)."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any, TextIO
+
+from cwtui.core.models import Action, ItemResult, Plan, PlanRow, SideInfo, Status, format_ms
+
+ACTION_WORD = {Action.UPSERT: "WRITE", Action.CLEAR: "CLEAR", Action.SKIP: "skip"}
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat().replace("+00:00", "Z") if at else None
+
+
+def side_json(side: SideInfo) -> dict[str, Any]:
+    return {"name": side.name, "server_name": side.server_name, "version": side.version,
+            "user_name": side.user_name, "writable": side.writable}
+
+
+def row_json(row: PlanRow) -> dict[str, Any]:
+    return {
+        "key": row.key, "type": row.kind.value, "title": row.title, "series": row.series,
+        "season": row.season, "episode": row.episode, "source_item_id": row.source_item_id,
+        "destination_item_ids": list(row.destination_item_ids), "source_ms": row.source_ms,
+        "destination_ms": row.destination_ms, "duration_ms": row.duration_ms,
+        "source_played_at": _iso(row.source.last_played) if row.source else None,
+        "destination_played_at": _iso(row.destination.last_played) if row.destination else None,
+        "action": row.action.value, "reason": row.reason.value, "rule": row.rule,
+    }
+
+
+def plan_json(plan: Plan, *, include_skipped: bool = True) -> dict[str, Any]:
+    s = plan.settings
+    return {
+        "pair": plan.pair,
+        "source": side_json(plan.source),
+        "destination": side_json(plan.destination),
+        "effective": {
+            "enable": s.enable, "add": s.add, "remove": s.remove, "min_seconds": s.min_seconds,
+            "delta_seconds": s.delta_seconds, "max_percent": s.max_percent,
+            "effective_max_percent": plan.effective_max_percent or None,
+            "timestamp_tolerance_seconds": s.timestamp_tolerance_seconds,
+            "respect_server_resume_rules": s.respect_server_resume_rules, "replay_watched": s.replay_watched,
+            "libraries": list(s.libraries),
+            "destination_resume_rules": None if plan.rules is None else {
+                "min_resume_pct": plan.rules.min_resume_pct, "max_resume_pct": plan.rules.max_resume_pct,
+                "min_resume_duration_seconds": plan.rules.min_resume_duration_seconds},
+        },
+        "rows": [row_json(r) for r in plan.rows if include_skipped or r.writes],
+        "summary": plan.summary(),
+        "notices": list(plan.notices),
+    }
+
+
+def result_json(result: ItemResult) -> dict[str, Any]:
+    return {"key": result.key, "title": result.title, "action": result.action.value,
+            "status": result.status.value, "reason": result.reason.value,
+            "destination_item_id": result.destination_item_id, "before_ms": result.before_ms,
+            "after_ms": result.after_ms, "dry_run": result.dry_run, "detail": result.detail}
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[str]], out: TextIO, *, flex: int | None = None) -> None:
+    """Left-aligned columns; column `flex` (the title) is cut to fit the terminal width."""
+    rows = [[_clean(c) for c in r] for r in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    if flex is not None:
+        room = shutil.get_terminal_size((120, 24)).columns - sum(w + 2 for i, w in enumerate(widths) if i != flex)
+        widths[flex] = max(12, min(widths[flex], room))
+    for r in [list(headers)] + rows:
+        cells = [(c if len(c) <= widths[i] else c[: widths[i] - 1] + "…").ljust(widths[i]) for i, c in enumerate(r)]
+        out.write("  ".join(cells).rstrip() + "\n")
+
+
+def _clean(text: Any) -> str:
+    """Control characters from server data never reach the terminal."""
+    return "".join(ch if ch.isprintable() else "?" for ch in str(text))
+
+
+def percent(ms: int | None, duration_ms: int | None) -> str:
+    return f"{ms * 100 / duration_ms:.0f}%" if ms is not None and duration_ms else ""
+
+
+def print_plan(plan: Plan, out: TextIO, *, show_all: bool) -> None:
+    for notice in plan.notices:
+        out.write(f"NOTICE: {_clean(notice)}\n")
+    out.write(f"{plan.pair}: {plan.source.server_name} ({plan.source.user_name}, {plan.source.version}) -> "
+              f"{plan.destination.server_name} ({plan.destination.user_name}, {plan.destination.version})\n")
+    rows = [r for r in plan.rows if show_all or r.writes]
+    if rows:
+        table(["key", "action", "reason", "title", "source", "dest", "%"],
+              [[r.key[:8], ACTION_WORD[r.action], r.reason.value, r.title, format_ms(r.source_ms),
+                format_ms(r.destination_ms), percent(r.source_ms, r.duration_ms)] for r in rows], out, flex=3)
+    elif plan.rows:
+        out.write("Nothing to write. (--all shows the skipped rows and why.)\n")
+    summary = plan.summary()["by_action"]
+    out.write(f"{summary.get('upsert', 0)} to write, {summary.get('clear', 0)} to clear, "
+              f"{summary.get('skip', 0)} skipped" + ("" if show_all else " (--all to see them)") + "\n")
+    by_reason = plan.summary()["by_reason"]
+    if by_reason:
+        out.write("by reason: " + ", ".join(f"{k} {v}" for k, v in sorted(by_reason.items())) + "\n")
+
+
+def result_line(result: ItemResult) -> str:
+    status = result.status.value.upper() if not result.dry_run else f"DRY RUN {result.status.value}"
+    if result.dry_run and result.status is Status.APPLIED:
+        status = "DRY RUN would apply"
+    moved = f"{format_ms(result.before_ms)} -> {format_ms(result.after_ms)}"
+    detail = f" ({_clean(result.detail)})" if result.detail else ""
+    return f"{status:<20} {result.reason.value:<20} {moved:<22} {_clean(result.title)}{detail}"
+
+
+class ProgressLine:
+    """A one-line progress display on stderr, only when stderr is a terminal (never in pipes or JSON)."""
+
+    def __init__(self, stream: TextIO = sys.stderr) -> None:
+        self.stream = stream
+        self.live = stream.isatty()
+        self._width = 0
+
+    def show(self, text: str) -> None:
+        if self.live:
+            text = _clean(text)[: shutil.get_terminal_size((80, 24)).columns - 1]
+            self.stream.write("\r" + text.ljust(self._width))
+            self.stream.flush()
+            self._width = len(text)
+
+    def done(self) -> None:
+        if self.live and self._width:
+            self.stream.write("\r" + " " * self._width + "\r")
+            self.stream.flush()
+            self._width = 0
