@@ -282,17 +282,19 @@ class EmulatorState:
                 path=f"/media/movies/{name} ({year})/{name}.mkv" if year else f"/media/movies/{name}.mkv"))
 
     def add_series(self, library_id: str, name: str, provider_ids: dict[str, str] | None = None,
-                   year: int | None = None, *, item_id: str | None = None) -> str:
+                   year: int | None = None, *, item_id: str | None = None,
+                   date_created: datetime | None = None) -> str:
         with self.lock:
             self._require(library_id, "CollectionFolder")
             sid = self._new_id(item_id)
             return self._add_item(ItemRec(sid, "Series", name, library_id, library_id, _sort_name(name), None, year,
-                                          provider_ids=dict(provider_ids or {}), date_created=self.clock(),
-                                          path=f"/media/shows/{name}"))
+                                          provider_ids=dict(provider_ids or {}),
+                                          date_created=date_created or self.clock(), path=f"/media/shows/{name}"))
 
     def add_episode(self, series_id: str, season: int, episode: int, name: str, runtime_ticks: int | None = None,
                     provider_ids: dict[str, str] | None = None, *, item_id: str | None = None,
-                    season_item_id: str | None = None, year: int | None = None) -> str:
+                    season_item_id: str | None = None, year: int | None = None,
+                    date_created: datetime | None = None) -> str:
         """An episode; creates the Season item on first use (season 0 is named 'Specials')."""
         with self.lock:
             series = self._require(series_id, "Series")
@@ -301,7 +303,7 @@ class EmulatorState:
             return self._add_item(ItemRec(
                 eid, "Episode", name, series.library_id, season_rec.id, _sort_name(name), runtime_ticks,
                 year if year is not None else series.year, episode, season, series.id, series.name, season_rec.id,
-                season_rec.name, dict(provider_ids or {}), date_created=self.clock(),
+                season_rec.name, dict(provider_ids or {}), date_created=date_created or self.clock(),
                 path=f"{series.path}/{season_rec.name}/S{season:02d}E{episode:02d}.mkv"))
 
     def _season(self, series: ItemRec, number: int, season_item_id: str | None) -> ItemRec:
