@@ -1,0 +1,165 @@
+"""Benchmark: plan and apply against two emulated servers with generated libraries (run by hand, not by pytest).
+
+    python tests/bench_sync.py --size small|medium|large [--latency-ms 10] [--concurrency 4] [--json]
+
+The emulated servers run in a child process (as a real server would run elsewhere), so the figures are those
+of the cwtui process alone: its time, the requests it sends and its peak memory. Every request to either
+server is delayed by --latency-ms. Each timing comes with the lower bound the design allows, the requests
+that cannot be avoided times the latency divided by the concurrency, and the ratio to it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from cwtui.core.config import ConfigFile  # noqa: E402
+from cwtui.core.config_model import PairEntry, ServerEntry  # noqa: E402
+from cwtui.core.journal import Journal  # noqa: E402
+from cwtui.core.models import ProgressSettings  # noqa: E402
+from cwtui.core.sync import PairSync  # noqa: E402
+
+PLAN_CONCURRENCY = 4
+"""What the bound assumes for planning: the episode lists go 8 at a time, library pages one after another."""
+
+
+def serve_child(size: str, latency_ms: float, seed: int) -> None:
+    """In the child: populate both servers, print how to reach them, serve until stdin closes."""
+    from cwtui.emulator import Emulator, EmulatorState
+    from cwtui.emulator.generate import populate_pair
+
+    started = time.perf_counter()
+    src, dst = EmulatorState(server_name="Home", version="10.11.11"), EmulatorState(server_name="Cabin",
+                                                                                     version="10.10.7")
+    pair = populate_pair(src, dst, seed=seed, size=size)
+    emulators = [Emulator(src).start(), Emulator(dst).start()]
+    for emulator in emulators:
+        emulator.faults.latency_ms = latency_ms
+    print(json.dumps({
+        "source": {"url": emulators[0].url, "user_id": pair.source.user_id,
+                   "token": src.issue_token(pair.source.user_id, device_id="bench")},
+        "destination": {"url": emulators[1].url, "user_id": pair.destination.user_id,
+                        "token": dst.issue_token(pair.destination.user_id, device_id="bench")},
+        "populate_s": round(time.perf_counter() - started, 2),
+    }), flush=True)
+    sys.stdin.read()
+    for emulator in emulators:
+        emulator.stop()
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+async def measure(servers: dict, workdir: Path, latency_ms: float, concurrency: int) -> dict:
+    cf = ConfigFile(workdir / "config.toml")
+    cf.ensure_device_id()
+    for name, side in (("home", servers["source"]), ("cabin", servers["destination"])):
+        cf.save_server(ServerEntry(name, side["url"], side["user_id"], "alice", side["token"]))
+    cf.save_pair(PairEntry("bench", "home", "cabin", ProgressSettings()))
+    journal = Journal(workdir / "state")
+    latency = latency_ms / 1000
+
+    async with PairSync(cf.load(), "bench", journal) as sync:
+        started = time.perf_counter()
+        plan = await sync.plan()
+        plan_s = time.perf_counter() - started
+        plan_requests = {"source": sync.source.requests_sent, "destination": sync.destination.requests_sent}
+
+    async with PairSync(cf.load(), "bench", journal) as sync:
+        plan_again = await sync.plan()
+        before = sync.destination.requests_sent
+        run = sync.start_apply(plan_again, concurrency=concurrency)
+        started = time.perf_counter()
+        results = [r async for r in run.results()]
+        apply_s = time.perf_counter() - started
+        apply_requests = sync.destination.requests_sent - before
+
+    async with PairSync(cf.load(), "bench", journal) as sync:
+        started = time.perf_counter()
+        replan = await sync.plan()
+        replan_s = time.perf_counter() - started
+        replan_requests = sync.source.requests_sent + sync.destination.requests_sent
+
+    writes = len(results)
+    plan_bound = (plan_requests["source"] + plan_requests["destination"]) * latency / PLAN_CONCURRENCY
+    apply_bound = writes * latency / concurrency  # one write each cannot be avoided
+    replan_bound = replan_requests * latency / PLAN_CONCURRENCY
+    return {
+        "latency_ms": latency_ms,
+        "concurrency": concurrency,
+        "plan_s": round(plan_s, 3),
+        "plan_rows": len(plan.rows),
+        "plan_writes": len(plan.writes),
+        "plan_requests": plan_requests,
+        "apply_s": round(apply_s, 3),
+        "apply_items": writes,
+        "apply_items_per_s": round(writes / apply_s, 1) if apply_s else None,
+        "apply_requests": apply_requests,
+        "apply_status": {k: v for k, v in run.summary.items() if v},
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+        "replan_s": round(replan_s, 3),
+        "replan_requests": replan_requests,
+        "replan_writes": len(replan.writes),
+        "bounds": {"plan_s": round(plan_bound, 3), "apply_s": round(apply_bound, 3),
+                   "replan_s": round(replan_bound, 3)},
+        "ratios": {"plan": round(plan_s / plan_bound, 2) if plan_bound else None,
+                   "apply": round(apply_s / apply_bound, 2) if apply_bound else None,
+                   "replan": round(replan_s / replan_bound, 2) if replan_bound else None},
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size", choices=("small", "medium", "large"), default="small")
+    parser.add_argument("--latency-ms", type=float, default=10.0)
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        serve_child(args.size, args.latency_ms, args.seed)
+        return 0
+
+    child = subprocess.Popen([sys.executable, __file__, "--child", "--size", args.size, "--latency-ms",
+                              str(args.latency_ms), "--seed", str(args.seed)],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        servers = json.loads(child.stdout.readline())
+        with tempfile.TemporaryDirectory(prefix="cwtui-bench-") as tmp:
+            figures = asyncio.run(measure(servers, Path(tmp), args.latency_ms, args.concurrency))
+    finally:
+        child.stdin.close()
+        child.wait(timeout=30)
+    figures = {"size": args.size, **figures, "populate_s": servers["populate_s"]}
+    if args.json:
+        print(json.dumps(figures))
+        return 0
+    b, r = figures["bounds"], figures["ratios"]
+    print(f"size {args.size}, latency {args.latency_ms:g} ms, concurrency {args.concurrency}")
+    print(f"{'figure':<28}{'value':>12}{'bound':>10}{'ratio':>8}")
+    print(f"{'plan (s)':<28}{figures['plan_s']:>12}{b['plan_s']:>10}{r['plan']!s:>8}")
+    print(f"{'  rows / writes':<28}{figures['plan_rows']:>6} / {figures['plan_writes']:<5}")
+    print(f"{'  requests src / dst':<28}{figures['plan_requests']['source']:>6} / "
+          f"{figures['plan_requests']['destination']:<5}")
+    print(f"{'apply (s)':<28}{figures['apply_s']:>12}{b['apply_s']:>10}{r['apply']!s:>8}")
+    print(f"{'  items, items/s':<28}{figures['apply_items']:>6}, {figures['apply_items_per_s']}")
+    print(f"{'  requests':<28}{figures['apply_requests']:>12}   {figures['apply_status']}")
+    print(f"{'replan (s)':<28}{figures['replan_s']:>12}{b['replan_s']:>10}{r['replan']!s:>8}")
+    print(f"{'  writes found':<28}{figures['replan_writes']:>12}")
+    print(f"{'peak RSS (MB)':<28}{figures['peak_rss_mb']:>12}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
