@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cwtui.emulator.dto import format_date, norm_guid, session_dto, user_dto
+from cwtui.emulator.dto import EMPTY_GUID, format_date, norm_guid, session_dto, user_dto
 from cwtui.emulator.routes_base import (
     HttpError, Request, Response, empty, json_response, not_found, problem, route, text, v,
 )
@@ -57,7 +57,7 @@ def configuration(req: Request) -> Response:
            "MinAudiobookResume": cfg["MinAudiobookResume"], "MaxAudiobookResume": cfg["MaxAudiobookResume"],
            "InactiveSessionThreshold": 0, "LibraryMonitorDelay": 60, "LibraryUpdateDuration": 30,
            "ServerName": req.state.server_name, "UICulture": "en-US", "SaveMetadataHidden": False,
-           "RemoteClientBitrateLimit": 0, "EnableFolderView": False, "EnableGroupingIntoCollections": False,
+           "RemoteClientBitrateLimit": 0, "EnableFolderView": False,
            "DisplaySpecialsWithinSeasons": True}
     if "EnableLegacyAuthorization" in cfg:
         out["EnableLegacyAuthorization"] = bool(cfg["EnableLegacyAuthorization"])
@@ -205,6 +205,43 @@ def authenticate_quick_connect(req: Request) -> Response:
     if user.is_disabled:
         return text(403, "The account is currently disabled.")
     return _auth_result(req, user)
+
+
+# --- API keys (admin only) -----------------------------------------------------------------------------
+
+
+def _require_admin(req: Request) -> None:
+    if not req.caller_is_admin:
+        raise HttpError(empty(403))  # a policy failure: empty body
+
+
+@route("GET", "/Auth/Keys")
+def list_keys(req: Request) -> Response:
+    _require_admin(req)
+    keys = [t for t in req.state.tokens.values() if t.is_api_key]
+    items = [{"Id": n, "AccessToken": t.token, "DeviceId": "", "AppName": t.api_key_name, "AppVersion": "",
+              "DeviceName": "", "UserId": EMPTY_GUID, "IsActive": True, "DateCreated": format_date(t.date_created),
+              "DateLastActivity": "0001-01-01T00:00:00.0000000Z"} for n, t in enumerate(keys, 1)]
+    return json_response({"Items": items, "TotalRecordCount": len(items), "StartIndex": 0})
+
+
+@route("POST", "/Auth/Keys")
+def create_key(req: Request) -> Response:
+    _require_admin(req)
+    app = req.q("app")
+    if not app:
+        raise HttpError(problem(400, {"app": ["The app field is required."]}))
+    req.state.add_api_key(app)
+    return empty(204)
+
+
+@route("DELETE", "/Auth/Keys/{key}")
+def delete_key(req: Request) -> Response:
+    _require_admin(req)
+    rec = req.state.tokens.get(req.params["key"])
+    if rec is not None and rec.is_api_key:
+        req.state.revoke_token(rec.token)
+    return empty(204)
 
 
 @route("POST", "/Sessions/Logout")

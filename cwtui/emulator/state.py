@@ -40,6 +40,7 @@ class TokenRec:
     client: str = ""
     app_version: str = ""
     api_key_name: str | None = None
+    date_created: datetime | None = None
 
     @property
     def is_api_key(self) -> bool:
@@ -204,7 +205,7 @@ class EmulatorState:
         """An admin-created API key: administrator rights, no user."""
         with self.lock:
             token = secrets.token_hex(16)
-            self.tokens[token] = TokenRec(token, None, api_key_name=name)
+            self.tokens[token] = TokenRec(token, None, api_key_name=name, date_created=self.clock())
             self._touch()
             return token
 
