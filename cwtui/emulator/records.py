@@ -10,7 +10,7 @@ from datetime import datetime
 class UserRec:
     id: str
     name: str
-    password: str
+    password: str = field(repr=False)
     is_admin: bool = False
     enable_user_preference_access: bool = True
     login_attempts_before_lockout: int = 0

@@ -192,6 +192,14 @@ class _Handler(BaseHTTPRequestHandler):
         super().setup()
         # Without TCP_NODELAY, kept-alive request/response pairs stall on delayed ACKs (~40 ms each).
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.server.emulator._track(self.connection, True)
+
+    def finish(self) -> None:
+        self.server.emulator._track(self.connection, False)
+        try:
+            super().finish()
+        except OSError:
+            pass
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         pass  # silence: the default prints every request (and its query) to stderr
@@ -248,7 +256,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             if method != "HEAD" and response.body:
                 self.wfile.write(response.body)
-        except (BrokenPipeError, ConnectionResetError):
+        except OSError:  # the client gave up (timeout) or the emulator was stopped meanwhile
             self.close_connection = True
 
 
@@ -263,6 +271,7 @@ class Emulator:
         self._records: list[RequestRecord] = []
         self._records_lock = threading.Lock()
         self._stopping = threading.Event()
+        self._connections: set[socket.socket] = set()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -276,11 +285,19 @@ class Emulator:
         return self
 
     def stop(self) -> None:
+        """Stop listening and cut kept-alive connections too, so clients see the server go away."""
         self._stopping.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        with self._records_lock:
+            connections, self._connections = list(self._connections), set()
+        for conn in connections:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
@@ -294,6 +311,13 @@ class Emulator:
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    def _track(self, conn: socket.socket, open_: bool) -> None:
+        with self._records_lock:
+            if open_:
+                self._connections.add(conn)
+            else:
+                self._connections.discard(conn)
 
     def _record(self, record: RequestRecord) -> None:
         with self._records_lock:

@@ -159,3 +159,17 @@ def test_context_manager_and_two_servers():
         assert httpx.get(eb.url + "/System/Info/Public").json()["Version"] == "10.10.7"
     with pytest.raises(httpx.ConnectError):
         httpx.get(ea.url + "/System/Ping", timeout=1)
+
+
+def test_stop_cuts_kept_alive_connections(world):
+    assert world.get("/System/Ping").status_code == 200
+    world.emu.stop()
+    with pytest.raises(httpx.TransportError):
+        world.get("/System/Ping")
+
+
+def test_secrets_stay_out_of_reprs(world):
+    user = world.state.users[world.alice]
+    token = world.state.tokens[world.alice_token]
+    assert "pw" not in repr(user).replace("password", "")
+    assert world.alice_token not in repr(token) and world.api_key not in repr(world.state.tokens[world.api_key])
