@@ -1,0 +1,1 @@
+"""The Textual UI: a thin view over the sync engine in cwtui.core."""

@@ -1,0 +1,79 @@
+"""CwtuiApp: wires the config file, the journal and the client factory to the screens; app-wide keys."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from cwtui.core.config import ConfigFile
+from cwtui.core.config_model import Config
+from cwtui.core.journal import Journal
+from cwtui.core.paths import state_dir
+from cwtui.core.sync import ClientFactory, default_client_factory
+from cwtui.ui.commands import screen_commands
+from cwtui.ui.screens.home import HomeScreen
+from cwtui.ui.screens.modals import HelpModal
+
+
+class CwtuiApp(App[None]):
+    """The TUI. Everything it talks to is injected, so tests hand it a temporary config and emulated servers."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "cwtui"
+    SUB_TITLE = "Jellyfin Continue Watching sync"
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", id="cwtui.quit", priority=True),
+        Binding("question_mark", "help", "Help", key_display="?", id="cwtui.help"),
+    ]
+
+    def __init__(self, config_file: ConfigFile, journal: Journal, client_factory: ClientFactory = default_client_factory,
+                 open_pair: str | None = None) -> None:
+        super().__init__()
+        self.config_file = config_file
+        self.journal = journal
+        self.client_factory = client_factory
+        self.open_pair = open_pair
+
+    def load_config(self) -> Config:
+        """The config as it is on disk now (other processes may have changed it). Raises ConfigError."""
+        return self.config_file.load()
+
+    def get_default_screen(self) -> Screen:
+        return HomeScreen()
+
+    def on_mount(self) -> None:
+        if self.open_pair:
+            self.home.open_pair(self.open_pair)
+
+    @property
+    def home(self) -> HomeScreen:
+        return self.screen_stack[0]  # type: ignore[return-value]
+
+    def action_help(self) -> None:
+        screen = self.screen
+        if isinstance(screen, HelpModal):
+            return
+        keys: list[tuple[str, str]] = []
+        seen: set[str] = set()
+        for key, active in screen.active_bindings.items():
+            binding = active.binding
+            label = binding.description or binding.action
+            if not active.enabled or not binding.description or (key, label) in seen:
+                continue
+            seen.add((key, label))
+            keys.append((binding.key_display or self.get_key_display(binding), binding.tooltip or label))
+        self.push_screen(HelpModal(screen.title or type(screen).__name__, keys))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from screen_commands(screen)
+        yield from super().get_system_commands(screen)
+
+
+def run_tui(config_path: Path, *, open_pair: str | None = None) -> None:
+    """Run the TUI on `config_path` (the CLI's entry point); `open_pair` opens that pair's diff straight away."""
+    app = CwtuiApp(ConfigFile(config_path), Journal(state_dir()), open_pair=open_pair)
+    app.run()

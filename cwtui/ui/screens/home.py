@@ -1,0 +1,248 @@
+"""HomeScreen: the configured servers (checked live in the background) and pairs, and the ways into everything else."""
+
+from __future__ import annotations
+
+import asyncio
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+
+from cwtui.core.config_model import Config, ServerEntry
+from cwtui.core.errors import CwtuiError
+from cwtui.core.journal import RunRecord
+from cwtui.ui.screens.modals import ConfirmModal, ErrorModal
+
+NO_SERVERS = "No servers yet. Press s to log in to a Jellyfin server; add two, then press p to pair them."
+NO_PAIRS = "No pairs yet. Press p to sync one server's resume positions to another."
+
+
+class HomeScreen(Screen):
+    """Servers and pairs. Server reachability is checked in a worker so the screen paints at once."""
+
+    TITLE = "Servers and pairs"
+    BINDINGS = [
+        Binding("s", "add_server", "Add server", tooltip="Log in to a Jellyfin server", id="cwtui.home.add_server"),
+        Binding("p", "add_pair", "Add pair", tooltip="Pair a source server with a destination",
+                id="cwtui.home.add_pair"),
+        Binding("e", "edit_pair", "Edit pair", tooltip="Edit the selected pair's settings", id="cwtui.home.edit_pair"),
+        Binding("enter", "open_selected", "Open diff", tooltip="Open the selected pair's diff (on a server: log in "
+                "again)", id="cwtui.home.open"),
+        Binding("x", "delete", "Delete", tooltip="Delete the selected server or pair (asks first)",
+                id="cwtui.home.delete"),
+        Binding("g", "refresh", "Recheck", tooltip="Reload the config and check the servers again",
+                id="cwtui.home.refresh"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.config = Config()
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False)
+        yield Static("Servers", classes="section-title")
+        yield Static(NO_SERVERS, id="no-servers", classes="hint", markup=False)
+        yield DataTable(id="servers", cursor_type="row", classes="home-table")
+        yield Static("Pairs", classes="section-title")
+        yield Static(NO_PAIRS, id="no-pairs", classes="hint", markup=False)
+        yield DataTable(id="pairs", cursor_type="row", classes="home-table")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        servers = self.query_one("#servers", DataTable)
+        for label, key in (("Name", "name"), ("URL", "url"), ("User", "user"), ("Server", "status"), ("TLS", "tls")):
+            servers.add_column(label, key=key)
+        pairs = self.query_one("#pairs", DataTable)
+        for label, key in (("Name", "name"), ("Source → destination", "route"), ("Progress", "feature"),
+                           ("Last run", "last")):
+            pairs.add_column(label, key=key)
+        self.reload()
+
+    # --- data -----------------------------------------------------------------------------------------
+
+    def reload(self) -> None:
+        """Re-read the config and the journal, refill both tables and re-check the servers."""
+        try:
+            self.config = self.app.load_config()
+        except CwtuiError as exc:
+            self.config = Config()
+            self.app.push_screen(ErrorModal(str(exc), "The config file cannot be used"))
+        self._fill_servers()
+        self._fill_pairs()
+        self.check_servers()
+
+    def _fill_servers(self) -> None:
+        table = self.query_one("#servers", DataTable)
+        table.clear()
+        for entry in self.config.servers.values():
+            table.add_row(Text(entry.name), Text(entry.url), Text(entry.user_name or "(not logged in)"),
+                          Text("checking…", style="italic"), _tls_cell(entry), key=entry.name)
+        self.query_one("#no-servers").display = not self.config.servers
+        table.display = bool(self.config.servers)
+
+    def _fill_pairs(self) -> None:
+        table = self.query_one("#pairs", DataTable)
+        table.clear()
+        last = self._last_runs()
+        for pair in self.config.pairs.values():
+            on_off = Text("on", style="green") if pair.progress.enable else Text("off (enable = false)", style="dim")
+            table.add_row(Text(pair.name), Text(f"{pair.source} → {pair.destination}"), on_off,
+                          Text(_describe_run(last.get(pair.name))), key=pair.name)
+        self.query_one("#no-pairs").display = not self.config.pairs
+        table.display = bool(self.config.pairs)
+
+    def _last_runs(self) -> dict[str, RunRecord]:
+        try:
+            return {record.pair: record for record in self.app.journal.runs()}
+        except CwtuiError as exc:
+            self.notify(str(exc), title="Journal", severity="warning", markup=False)
+            return {}
+
+    @work(exclusive=True, group="check", description="Checking servers")
+    async def check_servers(self) -> None:
+        """public_info of every server at once; each answer fills its row as it comes."""
+        device_id = self.config.device_id or "cwtui-unset-device"
+        await asyncio.gather(*(self._check(entry, device_id) for entry in self.config.servers.values()))
+
+    async def _check(self, entry: ServerEntry, device_id: str) -> None:
+        try:
+            client = self.app.client_factory(entry, device_id)
+        except CwtuiError as exc:
+            self._set_status(entry.name, Text(str(exc), style="red"))
+            return
+        try:
+            info = await client.public_info()
+        except CwtuiError as exc:
+            self._set_status(entry.name, Text(f"✗ {exc}", style="red"))
+        else:
+            note = "writes ok" if info.writable else "read-only (< 10.9)"
+            style = "green" if info.writable else "yellow"
+            self._set_status(entry.name, Text(f"✓ {info.name} {info.version}, {note}", style=style))
+        finally:
+            await client.aclose()
+
+    def _set_status(self, name: str, text: Text) -> None:
+        table = self.query_one("#servers", DataTable)
+        if name in table.rows:
+            text.truncate(60, overflow="ellipsis")
+            table.update_cell(name, "status", text, update_width=True)
+
+    # --- selection ------------------------------------------------------------------------------------
+
+    def _selected(self, table_id: str) -> str | None:
+        table = self.query_one(table_id, DataTable)
+        if not table.row_count or not table.display:
+            return None
+        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+
+    def _focused_kind(self) -> str:
+        focused = self.focused
+        return "servers" if focused is not None and focused.id == "servers" else "pairs"
+
+    @on(DataTable.RowSelected, "#pairs")
+    def _pair_chosen(self, event: DataTable.RowSelected) -> None:
+        self.open_pair(event.row_key.value)
+
+    @on(DataTable.RowSelected, "#servers")
+    def _server_chosen(self, event: DataTable.RowSelected) -> None:
+        self._login(event.row_key.value)
+
+    # --- actions --------------------------------------------------------------------------------------
+
+    def action_add_server(self) -> None:
+        self._login(None)
+
+    def _login(self, name: str | None) -> None:
+        from cwtui.ui.screens.login import LoginScreen
+
+        entry = self.config.servers.get(name) if name else None
+        self.app.push_screen(LoginScreen(entry), self._after_edit)
+
+    def action_add_pair(self) -> None:
+        if len(self.config.servers) < 2:
+            self.notify("A pair needs two servers (or two users): press s to add another server.",
+                        title="Add pair", severity="warning")
+            return
+        from cwtui.ui.screens.pair import PairScreen
+
+        self.app.push_screen(PairScreen(None), self._after_edit)
+
+    def action_edit_pair(self) -> None:
+        from cwtui.ui.screens.pair import PairScreen
+
+        name = self._selected("#pairs")
+        if name is None:
+            self.notify("No pair selected.", title="Edit pair", severity="warning")
+            return
+        self.app.push_screen(PairScreen(self.config.pairs[name]), self._after_edit)
+
+    def action_open_selected(self) -> None:
+        if self._focused_kind() == "servers":
+            name = self._selected("#servers")
+            if name:
+                self._login(name)
+            return
+        name = self._selected("#pairs")
+        if name is None:
+            self.notify("No pair to open: press p to add one.", title="Open diff", severity="warning")
+            return
+        self.open_pair(name)
+
+    def open_pair(self, name: str) -> None:
+        from cwtui.ui.screens.diff import DiffScreen
+
+        self.app.push_screen(DiffScreen(name), lambda _wrote: self.reload())
+
+    def action_refresh(self) -> None:
+        self.reload()
+
+    def action_delete(self) -> None:
+        kind = self._focused_kind()
+        name = self._selected(f"#{kind}")
+        if name is None:
+            self.notify("Nothing selected to delete.", title="Delete", severity="warning")
+            return
+        what = "server" if kind == "servers" else "pair"
+        extra = " Its saved token is forgotten (it stays valid on the server)." if what == "server" else ""
+        question = f"Delete {what} '{name}' from the config?{extra}"
+
+        def done(yes: bool | None) -> None:
+            if not yes:
+                return
+            try:
+                if what == "server":
+                    self.app.config_file.remove_server(name)
+                else:
+                    self.app.config_file.remove_pair(name)
+            except CwtuiError as exc:
+                self.app.push_screen(ErrorModal(str(exc), f"Cannot delete {what} '{name}'"))
+                return
+            self.notify(f"Deleted {what} '{name}'.", title="Delete", markup=False)
+            self.reload()
+
+        self.app.push_screen(ConfirmModal(question, title=f"Delete {what}", yes="Delete"), done)
+
+    def _after_edit(self, saved: bool | None) -> None:
+        if saved:
+            self.reload()
+
+
+def _tls_cell(entry: ServerEntry) -> Text:
+    if entry.insecure:
+        return Text("TLS OFF", style="bold red")
+    if entry.url.lower().startswith("http://"):
+        return Text("plain http", style="yellow")
+    return Text("verified" + (" (own CA)" if entry.ca_bundle else ""), style="green")
+
+
+def _describe_run(record: RunRecord | None) -> str:
+    if record is None:
+        return "never"
+    when = record.started_at[:16].replace("T", " ")
+    summary = record.summary or {}
+    counts = ", ".join(f"{n} {status}" for status, n in summary.items() if n) or "nothing to do"
+    state = "cancelled" if record.cancelled else ("incomplete" if not record.complete else counts)
+    return f"{when} UTC {record.kind}: {state}"

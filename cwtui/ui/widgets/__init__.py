@@ -1,0 +1,1 @@
+"""Widgets of the TUI, named after what the user sees."""

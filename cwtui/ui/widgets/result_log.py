@@ -1,0 +1,52 @@
+"""ResultLog: the per-item results of an apply or undo run as a table, added in batches as they stream in."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from cwtui.core.models import ItemResult, Status, format_ms
+
+STATUS_LOOK = {
+    Status.APPLIED: ("✓ applied", "green"),
+    Status.SKIPPED: ("· skipped", "dim"),
+    Status.UNRESOLVED: ("? unresolved", "red"),
+    Status.FAILED: ("✗ FAILED", "bold red"),
+    Status.CANCELLED: ("– cancelled", "yellow"),
+}
+
+
+def status_text(result: ItemResult) -> Text:
+    word, style = STATUS_LOOK[result.status]
+    if result.dry_run and result.status is Status.APPLIED:
+        word = "✓ would apply"
+    return Text(word, style=style, no_wrap=True)
+
+
+class ResultLog(DataTable):
+    """One row per ItemResult (keyed by row key and destination item), in the order they arrive."""
+
+    COLUMNS = (("Status", "status", 14), ("Reason", "reason", 18), ("Before → after", "change", 17),
+               ("Title", "title", None), ("Detail", "detail", None))
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row")
+        self.results: list[ItemResult] = []
+
+    def on_mount(self) -> None:
+        for label, key, width in self.COLUMNS:
+            self.add_column(label, key=key, width=width)
+
+    def reset(self) -> None:
+        self.results = []
+        self.clear()
+
+    def add_results(self, results: list[ItemResult]) -> None:
+        """Add a batch (the caller wraps it in batch_update) and keep the newest row in view."""
+        for result in results:
+            self.results.append(result)
+            change = f"{format_ms(result.before_ms)} → {format_ms(result.after_ms)}"
+            self.add_row(status_text(result), Text(result.reason.value), Text(change), Text(result.title),
+                         Text(result.detail, style="dim"), key=f"{len(self.results)}:{result.key}")
+        if results:
+            self.move_cursor(row=self.row_count - 1, animate=False)
