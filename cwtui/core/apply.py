@@ -233,6 +233,16 @@ class ApplyRun:
             return self._result(t, Status.SKIPPED, Reason.ALREADY_WATCHED, "marked played", before=d)
         if abs(d.position_ticks - t.target_ticks) <= UNCHANGED_WITHIN_TICKS:
             return self._result(t, Status.SKIPPED, Reason.PROGRESS_UNCHANGED, "already there", before=d)
+        if not t.forced:
+            # A row writes every version once any one needs it, but the plan decided against one version only:
+            # each version that would move back must pass rules 10/11 on its own timestamps.
+            if t.action is Action.CLEAR and d.last_played and s_at is None:
+                return self._result(t, Status.SKIPPED, Reason.NO_TIMESTAMPS,
+                                    "this version was played and the source has no last-played time", before=d)
+            if t.action is Action.UPSERT and t.target_ticks < d.position_ticks and not (
+                    s_at and d.last_played and (s_at - d.last_played).total_seconds() > self.tolerance):
+                return self._result(t, Status.SKIPPED, Reason.DESTINATION_NEWER,
+                                    "this version is further along and the source was not played later", before=d)
         return None
 
     def _target(self, t: WriteTask, before: UserData) -> dict:
