@@ -21,10 +21,10 @@ _DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,7})?(Z|[+-
 
 
 def spec_path() -> Path:
-    """shared/ sits beside the clone (../shared in CI); CWTUI_OPENAPI overrides. Missing means a broken setup."""
+    """shared/ sits beside the clone (../shared in CI), else $CWTUI_OPENAPI. Missing means a broken setup."""
     candidates = [Path(__file__).resolve().parents[2] / "shared" / "jellyfin-openapi.json"]
     if os.environ.get("CWTUI_OPENAPI"):
-        candidates.insert(0, Path(os.environ["CWTUI_OPENAPI"]))
+        candidates.append(Path(os.environ["CWTUI_OPENAPI"]))
     for candidate in candidates:
         if candidate.is_file():
             return candidate

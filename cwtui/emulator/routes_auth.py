@@ -84,7 +84,8 @@ def users_list(req: Request) -> Response:
 
 @route("GET", "/Users/Public", anonymous=True)
 def users_public(req: Request) -> Response:
-    return json_response([])  # admins hide users from the login screen by default in a fresh install
+    # Our UserDto says IsHidden=false, so every enabled user shows on the login screen (as in sample 4).
+    return json_response([user_dto(req.state, u) for u in req.state.users.values() if not u.is_disabled])
 
 
 @route("GET", "/Users/{userId}")
