@@ -16,7 +16,6 @@ from cwtui.core.errors import CwtuiError, DestinationTooOld, ServerError, Server
 from cwtui.core.jellyfin import JellyfinClient
 from cwtui.core.journal import KIND_APPLY, KIND_DRY_RUN, Intent, Journal, RunWriter, user_data_to_json
 from cwtui.core.models import (
-    TICKS_PER_SECOND,
     Action,
     Item,
     ItemResult,
@@ -28,9 +27,11 @@ from cwtui.core.models import (
     UserData,
     format_ms,
 )
+from cwtui.core.planner import SAME_WITHIN_TICKS
 
-UNCHANGED_WITHIN_TICKS = TICKS_PER_SECOND
-"""Live positions within 1 s (inclusive) of the target count as already there."""
+UNCHANGED_WITHIN_TICKS = SAME_WITHIN_TICKS
+"""Live positions less than 1 s from the target count as already there (the planner's rule 7 margin, so a plan
+never asks for a write that apply would call unchanged)."""
 
 
 @dataclass(frozen=True)
@@ -231,7 +232,7 @@ class ApplyRun:
                                 "played on the destination since the plan", before=d)
         if t.action is Action.UPSERT and d.played and not self.replay:
             return self._result(t, Status.SKIPPED, Reason.ALREADY_WATCHED, "marked played", before=d)
-        if abs(d.position_ticks - t.target_ticks) <= UNCHANGED_WITHIN_TICKS:
+        if abs(d.position_ticks - t.target_ticks) < UNCHANGED_WITHIN_TICKS:
             return self._result(t, Status.SKIPPED, Reason.PROGRESS_UNCHANGED, "already there", before=d)
         if not t.forced:
             # A row writes every version once any one needs it, but the plan decided against one version only:

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from cwtui.core.match import Match, MatchStatus
 from cwtui.core.models import (
+    TICKS_PER_SECOND,
     Action,
     Item,
     PlanRow,
@@ -17,6 +18,10 @@ from cwtui.core.models import (
     format_ms,
     ticks_to_ms,
 )
+
+SAME_WITHIN_TICKS = TICKS_PER_SECOND
+"""Positions less than 1 s apart are in sync: the same margin apply's live re-check calls "already there"."""
+
 
 @dataclass(frozen=True)
 class ZeroCandidate:
@@ -133,11 +138,13 @@ def _decide_version(row: PlanRow, dest: Item, settings: ProgressSettings) -> Pla
     if d.played and not settings.replay_watched:
         return out(Action.SKIP, Reason.ALREADY_WATCHED, "rule 5: the destination has it marked played "
                                                         "(replay_watched is off)")
+    if abs(row.source.position_ticks - d.position_ticks) < SAME_WITHIN_TICKS:
+        # apply's live re-check counts these as already there, so planning them would never settle
+        return out(Action.SKIP, Reason.IN_SYNC, f"rule 7: both at {format_ms(s)}" if s == dms else
+                   f"rule 7: {format_ms(s)} vs {format_ms(dms)} are under 1 s apart")
     if dms == 0:
         return out(Action.UPSERT, Reason.DESTINATION_MISSING,
                    f"rule 6: the destination has no position; write {format_ms(s)}")
-    if s == dms:
-        return out(Action.SKIP, Reason.IN_SYNC, f"rule 7: both at {format_ms(s)}")
     if abs(s - dms) < settings.delta_seconds * 1000:
         return out(Action.SKIP, Reason.WITHIN_DELTA, f"rule 7: {format_ms(s)} vs {format_ms(dms)} differ by less "
                                                      f"than delta_seconds ({settings.delta_seconds} s)")
