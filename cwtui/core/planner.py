@@ -142,7 +142,7 @@ def _decide_version(row: PlanRow, dest: Item, settings: ProgressSettings) -> Pla
         # apply's live re-check counts these as already there, so planning them would never settle
         return out(Action.SKIP, Reason.IN_SYNC, f"rule 7: both at {format_ms(s)}" if s == dms else
                    f"rule 7: {format_ms(s)} vs {format_ms(dms)} are under 1 s apart")
-    if dms == 0:
+    if dms == 0 and not _later_by_more(d_at, s_at, tol):  # played there later: rule 8 (apply would skip it too)
         return out(Action.UPSERT, Reason.DESTINATION_MISSING,
                    f"rule 6: the destination has no position; write {format_ms(s)}")
     if abs(s - dms) < settings.delta_seconds * 1000:
