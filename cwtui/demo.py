@@ -1,0 +1,64 @@
+"""`cwtui demo`: two emulated Jellyfin servers with the demo data set and a throwaway config pointing at them."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cwtui.core.config import ConfigFile
+from cwtui.core.config_model import PairEntry, ServerEntry
+from cwtui.core.models import ProgressSettings
+from cwtui.emulator import Emulator
+from cwtui.emulator.demo import build_demo
+
+PAIR_NAME = "home-to-cabin"
+
+
+@dataclass
+class DemoHandle:
+    """What a demo started; `stop()` shuts the servers down and deletes the throwaway folder."""
+
+    workdir: Path
+    config_path: Path
+    state_dir: Path
+    pair_name: str
+    source_url: str
+    destination_url: str
+    user_name: str
+    emulators: list[Emulator] = field(default_factory=list)
+    owns_workdir: bool = True
+
+    def stop(self) -> None:
+        for emulator in self.emulators:
+            emulator.stop()
+        self.emulators.clear()
+        if self.owns_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def start_demo(workdir: Path | None = None, *, port: int = 0) -> DemoHandle:
+    """Start both servers (source 10.11, destination 10.10) and write a config with servers home, cabin and a pair.
+
+    The pair has `remove = true`, so the demo shows a clear as well as upserts; everything else is default.
+    """
+    owns = workdir is None
+    workdir = Path(workdir or tempfile.mkdtemp(prefix="cwtui-demo-"))
+    demo = build_demo()
+    source = Emulator(demo.source, port=port).start()
+    destination = Emulator(demo.destination, port=port + 1 if port else 0).start()
+    handle = DemoHandle(workdir, workdir / "config.toml", workdir / "state", PAIR_NAME, source.url,
+                        destination.url, demo.user_name, [source, destination], owns)
+    try:
+        cf = ConfigFile(handle.config_path)
+        device_id = cf.ensure_device_id()
+        for name, state, emulator in (("home", demo.source, source), ("cabin", demo.destination, destination)):
+            user = state.user_by_name(demo.user_name)
+            token = state.issue_token(user.id, device_id=device_id)
+            cf.save_server(ServerEntry(name, emulator.url, user.id, demo.user_name, token))
+        cf.save_pair(PairEntry(PAIR_NAME, "home", "cabin", ProgressSettings(remove=True)))
+    except BaseException:
+        handle.stop()
+        raise
+    return handle
