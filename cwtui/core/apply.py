@@ -115,6 +115,8 @@ class ApplyRun:
         self.run_id: str | None = None
         self.counts: dict[str, int] = {s.value: 0 for s in Status}
         self.cancelled = False
+        self._unplayed: set[int] = set()
+        """Replay writes whose first step (mark unplayed) landed: changed even if the position write failed."""
         self._cancel = asyncio.Event()
 
     def cancel(self) -> None:
@@ -201,7 +203,8 @@ class ApplyRun:
         for t, before in to_write:
             error = outcomes[t.seq]
             if error is not None:
-                maybe = isinstance(error, ServerUnreachable)
+                # A lost answer may hide a landed write; a replay's unplay step has landed for sure.
+                maybe = isinstance(error, ServerUnreachable) or t.seq in self._unplayed
                 decided[t.seq] = self._result(
                     t, Status.FAILED, Reason.WRITE_FAILED,
                     f"write failed{' (it may have reached the server)' if maybe else ''}: {error}", before=before)
@@ -278,6 +281,7 @@ class ApplyRun:
             return
         if before.played:
             await self.client.mark_unplayed(t.item_id)
+            self._unplayed.add(t.seq)
             await self.client.write_user_data(t.item_id, position_ticks=t.target_ticks,
                                               last_played=t.source_last_played, play_count=before.play_count)
             return

@@ -27,6 +27,8 @@ def _as_run_left_it(intent: Intent, now: UserData) -> bool:
     if after is not None:
         return same_state(after, now)
     target = intent.target
+    if target.get("unplay_first") and same_state(now, UserData()):
+        return True  # a replay write stopped after its unplay step
     if now.position_ticks // 10_000 != int(target.get("position_ticks", 0)) // 10_000:
         return False
     if "played" in target and now.played != target["played"]:
