@@ -11,7 +11,7 @@ from cwtui.core.config import ConfigFile
 from cwtui.core.config_model import PairEntry, ServerEntry
 from cwtui.core.models import ProgressSettings
 from cwtui.emulator import Emulator
-from cwtui.emulator.demo import build_demo
+from cwtui.emulator.demo import Demo, build_demo
 
 PAIR_NAME = "home-to-cabin"
 
@@ -27,6 +27,7 @@ class DemoHandle:
     source_url: str
     destination_url: str
     user_name: str
+    demo: Demo
     emulators: list[Emulator] = field(default_factory=list)
     owns_workdir: bool = True
 
@@ -49,7 +50,7 @@ def start_demo(workdir: Path | None = None, *, port: int = 0) -> DemoHandle:
     source = Emulator(demo.source, port=port).start()
     destination = Emulator(demo.destination, port=port + 1 if port else 0).start()
     handle = DemoHandle(workdir, workdir / "config.toml", workdir / "state", PAIR_NAME, source.url,
-                        destination.url, demo.user_name, [source, destination], owns)
+                        destination.url, demo.user_name, demo, [source, destination], owns)
     try:
         cf = ConfigFile(handle.config_path)
         device_id = cf.ensure_device_id()

@@ -138,9 +138,11 @@ def build_demo() -> Demo:
     # the destination marked it played -> skip (already_watched)
     src.at(s_ids["destination_played"], 30 * MIN, T - timedelta(hours=9))
     dst.at(d_ids["destination_played"], 0, T - timedelta(days=30), played=True, play_count=1)
-    # playing right now on the destination: alice has a session with it as NowPlayingItem -> skipped at apply
+    # playing right now on the destination: alice has a session with it as NowPlayingItem. The plan says
+    # source_ahead (the player has not checked in yet, so the stored state is old), and apply's live re-check
+    # skips it as active_session.
     src.at(s_ids["playing_now"], 40 * MIN, T - timedelta(hours=1))
-    dst.at(d_ids["playing_now"], 20 * MIN, T - timedelta(minutes=30))
+    dst.at(d_ids["playing_now"], 20 * MIN, T - timedelta(hours=3))
     dst.state.start_session(dst.user, now_playing_item_id=d_ids["playing_now"], device_id="living-room-tv",
                             client="Jellyfin Android TV", device_name="Living room TV", position_ticks=21 * MIN)
     # explicit zero: resumable on the destination; the source is at 0, played, and played more recently
