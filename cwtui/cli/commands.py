@@ -110,6 +110,9 @@ async def cmd_apply(ctx: Context, args: Namespace) -> int:
             plan = await sync.plan(progress.show)
         finally:
             progress.done()
+        if args.json:  # stdout stays JSON Lines; notices (insecure TLS above all) still reach the user
+            for notice in plan.notices:
+                ctx.err.write(f"NOTICE: {notice}\n")
         if not plan.settings.enable:
             if args.json:
                 ctx.out.write(json.dumps({"summary": {}, "run_id": None, "notices": list(plan.notices)}) + "\n")
