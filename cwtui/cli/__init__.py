@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import sys
@@ -14,6 +15,7 @@ from cwtui.cli.parser import build_parser
 from cwtui.core.config import ConfigFile, default_config_path, state_dir
 from cwtui.core.errors import CwtuiError
 from cwtui.core.journal import Journal
+from cwtui.core.log import setup_logging
 
 ASYNC_COMMANDS = {"plan": cmd_plan, "apply": cmd_apply, "undo": cmd_undo}
 SYNC_COMMANDS = {"runs": cmd_runs, "servers": cmd_servers, "pairs": cmd_pairs}
@@ -24,6 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return run(args)
     except CwtuiError as exc:
+        logging.getLogger("cwtui.cli").error("%s failed: %s", args.command, exc)
         sys.stderr.write(f"cwtui: {exc}\n")
         return exc.exit_code
     except KeyboardInterrupt:
@@ -36,6 +39,8 @@ def run(args: Namespace) -> int:
         return run_demo(no_tui=args.no_tui)
     config_path = default_config_path(args.config)
     ctx = Context(ConfigFile(config_path), Journal(state_dir(create=False)))
+    if args.command not in (None, "servers", "pairs", "runs"):
+        setup_logging(state_dir(create=False))
     if args.command is None:
         from cwtui.ui.app import run_tui  # the TUI's imports are paid only when it is wanted
 

@@ -8,6 +8,7 @@ streamed in plan order, a chunk at a time.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,6 +29,8 @@ from cwtui.core.models import (
     format_ms,
 )
 from cwtui.core.planner import SAME_WITHIN_TICKS
+
+log = logging.getLogger(__name__)
 
 UNCHANGED_WITHIN_TICKS = SAME_WITHIN_TICKS
 """Live positions less than 1 s from the target count as already there (the planner's rule 7 margin, so a plan
@@ -145,6 +148,9 @@ class ApplyRun:
                     results = await self._run_chunk(chunk, writer)
                 for result in results:
                     self.counts[result.status.value] += 1
+                    if result.status is Status.FAILED:
+                        log.warning("run %s: %s %s failed: %s %s", self.run_id, result.key, result.destination_item_id,
+                                    result.reason.value, result.detail)
                     yield result
         except BaseException:
             self.cancelled = True
@@ -152,6 +158,8 @@ class ApplyRun:
             raise
         self.cancelled = self._cancel.is_set()
         writer.close(self.summary, cancelled=self.cancelled)
+        log.info("run %s (%s) of %s finished%s: %s", self.run_id, "dry run" if self.dry_run else "apply",
+                 self.plan.pair, " (cancelled)" if self.cancelled else "", self.summary)
 
     # --- one chunk ---------------------------------------------------------------------------------
 

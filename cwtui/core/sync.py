@@ -6,6 +6,7 @@ This is the single entry point the CLI and the TUI share, so both show exactly t
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 from collections.abc import Callable, Iterable
 
@@ -21,6 +22,7 @@ from cwtui.core.planner import effective_max_percent, plan_rows
 from cwtui.core.undo import UndoRun
 
 ClientFactory = Callable[[ServerEntry, str], JellyfinClient]
+log = logging.getLogger(__name__)
 
 
 def default_client_factory(entry: ServerEntry, device_id: str) -> JellyfinClient:
@@ -99,6 +101,8 @@ class PairSync:
             if client.skipped_malformed:
                 notices.append(f"{client.skipped_malformed} items from '{entry.name}' had a shape cwtui could not "
                                "read and were left out")
+        log.info("plan %s: %s -> %s, %d rows, %s", self.pair.name, self.source_info.name,
+                 self.destination_info.name, len(rows), sum(1 for r in rows if r.writes))
         return Plan(
             pair=self.pair.name,
             source=self._side(self.source_entry, self.source_info),

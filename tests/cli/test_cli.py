@@ -213,3 +213,14 @@ def test_usage_errors_exit_2(argv, capsys):
     with pytest.raises(SystemExit) as exc:
         main(argv)
     assert exc.value.code == 2
+
+
+def test_apply_is_logged_under_the_state_dir_without_tokens(make_pair, capsys):
+    pair = make_pair()
+    seed(pair)
+    code, out, _ = cli(capsys, "apply", "home-to-cabin", "--yes", "--json")
+    run_id = json.loads(out.splitlines()[-1])["run_id"]
+    log = (pair.state_dir / "cwtui.log").read_text()
+    assert f"run {run_id} (apply) of home-to-cabin finished" in log
+    assert pair.source.token not in log and pair.destination.token not in log
+    assert oct((pair.state_dir / "cwtui.log").stat().st_mode & 0o777) == "0o600"

@@ -1,0 +1,29 @@
+"""The log file: `cwtui.log` under the state dir, for what happened when (never a token or a password)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from logging.handlers import RotatingFileHandler
+from pathlib import Path
+
+LOG_NAME = "cwtui.log"
+
+
+def setup_logging(state_dir: Path) -> Path | None:
+    """Log INFO and up to `<state dir>/cwtui.log` (0600, rotated at 1 MB). A log that cannot be opened is skipped:
+    logging must never stop a sync."""
+    path = Path(state_dir) / LOG_NAME
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.close(fd)
+        handler = RotatingFileHandler(path, maxBytes=1_000_000, backupCount=3, encoding="utf-8")
+    except OSError:
+        return None
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("cwtui")
+    root.handlers = [h for h in root.handlers if not isinstance(h, RotatingFileHandler)] + [handler]
+    root.setLevel(logging.INFO)
+    root.propagate = False
+    return path
