@@ -82,7 +82,8 @@ class World:
 
     @property
     def routes(self) -> dict[str, int]:
-        return {"home.test": self.emulators[0].port, "cabin.test": self.emulators[1].port}
+        # gone.test goes to the discard port, closed on loopback: a server that does not answer
+        return {"home.test": self.emulators[0].port, "cabin.test": self.emulators[1].port, "gone.test": 9}
 
     def client_factory(self, entry: ServerEntry, device_id: str) -> JellyfinClient:
         return JellyfinClient(entry.url, ClientIdentity(device_id, "tests"), token=entry.token or None,
@@ -174,6 +175,31 @@ def build_world(tmp_path: Path, *, cabin_version: str = "10.11.11", servers: boo
         if pair:
             cf.save_pair(PairEntry("home-to-cabin", "home", "cabin", ProgressSettings(**settings)))
     return World(home, cabin, emulators, cf, tmp_path / "state", home_user, cabin_user, ids)
+
+
+def build_demo_world(tmp_path: Path) -> World:
+    """The demo data set (every sync case, fixed ids and dates) behind the fixed test addresses."""
+    from cwtui.emulator.demo import build_demo
+
+    demo = build_demo()
+    emulators = [Emulator(demo.source).start(), Emulator(demo.destination).start()]
+    cf = ConfigFile(tmp_path / "config" / "config.toml")
+    device_id = cf.ensure_device_id()
+    users = []
+    for name, url, state in (("home", HOME_URL, demo.source), ("cabin", CABIN_URL, demo.destination)):
+        user = state.user_by_name(demo.user_name)
+        users.append(user.id)
+        cf.save_server(ServerEntry(name, url, user.id, demo.user_name, state.issue_token(user.id, device_id=device_id)))
+    cf.save_pair(PairEntry("home-to-cabin", "home", "cabin", ProgressSettings(remove=True)))
+    return World(demo.source, demo.destination, emulators, cf, tmp_path / "state", users[0], users[1], {})
+
+
+@pytest.fixture
+def demo_world(tmp_path):
+    world = build_demo_world(tmp_path)
+    yield world
+    for emulator in world.emulators:
+        emulator.stop()
 
 
 @pytest.fixture(autouse=True)

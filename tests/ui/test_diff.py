@@ -177,7 +177,7 @@ async def test_narrow_terminal_uses_fewer_columns(make_world):
         screen = await open_diff(world, pilot, app)
         assert screen.table.columns_shown == ("tick", "title", "source", "destination", "action")
     app = world.app()
-    async with app.run_test(size=(160, 30)) as pilot:
+    async with app.run_test(size=(170, 30)) as pilot:
         screen = await open_diff(world, pilot, app)
         assert "src_played" in screen.table.columns_shown and "reason" in screen.table.columns_shown
 

@@ -114,11 +114,10 @@ class DiffScreen(Screen[bool]):
         self.ticked = {row.key for row in plan.rows if row.writes}
         src, dst = plan.source, plan.destination
         cap = f"{plan.effective_max_percent:g}%" if plan.effective_max_percent else "none"
-        rules = (f"destination MaxResumePct {plan.rules.max_resume_pct:g}%" if plan.rules
-                 else "server rules not used")
+        rules = f"dest. MaxResumePct {plan.rules.max_resume_pct:g}%" if plan.rules else "server rules off"
         self.query_one("#pair-line", Static).update(
             f"{src.name} ({src.server_name} {src.version}, {src.user_name}) → "
-            f"{dst.name} ({dst.server_name} {dst.version}, {dst.user_name}) · cap {cap} ({rules})")
+            f"{dst.name} ({dst.server_name} {dst.version}, {dst.user_name}) · cap {cap}, {rules}")
         notices = self.query_one("#notices", Static)
         notices.update("\n".join(f"⚠ {n}" for n in plan.notices))
         notices.display = bool(plan.notices)
@@ -144,9 +143,9 @@ class DiffScreen(Screen[bool]):
         search = f" · search “{table.search}”" if table.search else ""
         self.query_one("#summary", Static).update(
             f"{len(self.plan.rows)} rows: {counts[Action.UPSERT]} write, {counts[Action.CLEAR]} clear, "
-            f"{counts[Action.SKIP]} skip · ticked {len(ticked_writes)} + {len(forced)} forced · "
-            f"filter: {FILTERS[table.filter_name][0]} ({len(table.visible_rows()) if table.filling else table.row_count}"
-            f" shown){search} · sort: {COLUMN_LABELS[table.sort_column]} {arrow}")
+            f"{counts[Action.SKIP]} skip · ticked {len(ticked_writes)}+{len(forced)} forced · "
+            f"{FILTERS[table.filter_name][0]}: {table.shown_count}"
+            f"{search} · sort {COLUMN_LABELS[table.sort_column]} {arrow}")
 
     def _selection(self) -> tuple[set[str], set[str]]:
         """(ticked planned writes, ticked skipped rows to force)."""

@@ -30,9 +30,10 @@ COLUMN_LABELS = {
 }
 COLUMN_WIDTHS = {"tick": 1, "source": 13, "destination": 13, "diff": 9, "src_played": 16, "dst_played": 16,
                  "action": 14, "reason": 19}
-LAYOUTS = (
-    (150, ("tick", "title", "source", "destination", "diff", "src_played", "dst_played", "action", "reason")),
-    (98, ("tick", "title", "source", "destination", "diff", "action", "reason")),
+LAYOUTS = (  # (least width, columns): what does not fit is in the detail pane (enter)
+    (170, ("tick", "title", "source", "destination", "diff", "src_played", "dst_played", "action", "reason")),
+    (130, ("tick", "title", "source", "destination", "diff", "action", "reason")),
+    (96, ("tick", "title", "source", "destination", "diff", "action")),
     (0, ("tick", "title", "source", "destination", "action")),
 )
 SORTABLE = ("title", "source", "destination", "diff", "src_played", "dst_played", "action", "reason", "tick")
@@ -64,6 +65,8 @@ class PlanTable(DataTable):
         self.columns_shown: tuple[str, ...] = ()
         self.filling = False
         """True while later chunks are still being added."""
+        self.shown_count = 0
+        """Rows that pass the filter and search (some may still be on their way in)."""
         self._generation = 0
         self._width = 0
 
@@ -95,6 +98,7 @@ class PlanTable(DataTable):
         else:
             self.clear()
         rows = self.visible_rows()
+        self.shown_count = len(rows)
         self._add(rows[:FIRST_CHUNK])
         self.filling = len(rows) > FIRST_CHUNK
         if self.filling:
