@@ -58,9 +58,10 @@ def test_no_secret_in_any_output_log_journal_or_error(make_pair, capsys, monkeyp
     assert run("plan", pair.pair_name, "--json")[0] == 3
 
     journal_text = "".join(p.read_text() for p in pair.journal.directory.glob("*.jsonl"))
+    state_files = "".join(p.read_text(errors="replace") for p in pair.state_dir.rglob("*") if p.is_file())
     assert journal_text.count('"type":"intent"') >= 10
     config_text = pair.config_file.path.read_text()
-    everything = "\n".join(text for _, _, text in seen) + caplog.text + journal_text
+    everything = "\n".join(text for _, _, text in seen) + caplog.text + state_files  # journal and log file
     for secret in tokens + [PASSWORD]:
         assert secret not in everything
     assert PASSWORD not in config_text
