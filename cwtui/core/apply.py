@@ -33,8 +33,8 @@ from cwtui.core.planner import SAME_WITHIN_TICKS
 log = logging.getLogger(__name__)
 
 UNCHANGED_WITHIN_TICKS = SAME_WITHIN_TICKS
-"""Live positions less than 1 s from the target count as already there (the planner's rule 7 margin, so a plan
-never asks for a write that apply would call unchanged)."""
+"""Live positions within 1 s (inclusive) of the target count as already there (the planner uses the same margin,
+so a plan never asks for a write that apply would call unchanged)."""
 
 
 @dataclass(frozen=True)
@@ -243,7 +243,7 @@ class ApplyRun:
                                 "played on the destination since the plan", before=d)
         if t.action is Action.UPSERT and d.played and not self.replay:
             return self._result(t, Status.SKIPPED, Reason.ALREADY_WATCHED, "marked played", before=d)
-        if abs(d.position_ticks - t.target_ticks) < UNCHANGED_WITHIN_TICKS:
+        if abs(d.position_ticks - t.target_ticks) <= UNCHANGED_WITHIN_TICKS:
             return self._result(t, Status.SKIPPED, Reason.PROGRESS_UNCHANGED, "already there", before=d)
         if not t.forced:
             # A row writes every version once any one needs it, but the plan decided against one version only:

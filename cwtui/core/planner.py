@@ -20,7 +20,7 @@ from cwtui.core.models import (
 )
 
 SAME_WITHIN_TICKS = TICKS_PER_SECOND
-"""Positions less than 1 s apart are in sync: the same margin apply's live re-check calls "already there"."""
+"""Positions within 1 s (inclusive) are in sync: the margin apply's live re-check calls "already there"."""
 
 
 @dataclass(frozen=True)
@@ -138,16 +138,20 @@ def _decide_version(row: PlanRow, dest: Item, settings: ProgressSettings) -> Pla
     if d.played and not settings.replay_watched:
         return out(Action.SKIP, Reason.ALREADY_WATCHED, "rule 5: the destination has it marked played "
                                                         "(replay_watched is off)")
-    if abs(row.source.position_ticks - d.position_ticks) < SAME_WITHIN_TICKS:
-        # apply's live re-check counts these as already there, so planning them would never settle
-        return out(Action.SKIP, Reason.IN_SYNC, f"rule 7: both at {format_ms(s)}" if s == dms else
-                   f"rule 7: {format_ms(s)} vs {format_ms(dms)} are under 1 s apart")
-    if dms == 0 and not _later_by_more(d_at, s_at, tol):  # played there later: rule 8 (apply would skip it too)
+    # Apply's live re-check calls a position within 1 s (inclusive) "already there"; planning such a write
+    # would never settle, so the planner uses the same margin where delta_seconds does not already cover it.
+    close = abs(row.source.position_ticks - d.position_ticks) <= SAME_WITHIN_TICKS
+    if dms == 0 and not close and not _later_by_more(d_at, s_at, tol):  # played there later: rule 8 decides
         return out(Action.UPSERT, Reason.DESTINATION_MISSING,
                    f"rule 6: the destination has no position; write {format_ms(s)}")
+    if s == dms:
+        return out(Action.SKIP, Reason.IN_SYNC, f"rule 7: both at {format_ms(s)}")
     if abs(s - dms) < settings.delta_seconds * 1000:
         return out(Action.SKIP, Reason.WITHIN_DELTA, f"rule 7: {format_ms(s)} vs {format_ms(dms)} differ by less "
                                                      f"than delta_seconds ({settings.delta_seconds} s)")
+    if close:
+        return out(Action.SKIP, Reason.IN_SYNC, f"rule 7: {format_ms(s)} vs {format_ms(dms)} are within 1 s, "
+                                                "which apply counts as unchanged")
     if _later_by_more(d_at, s_at, tol):
         return out(Action.SKIP, Reason.DESTINATION_NEWER,
                    f"rule 8: the destination was played later ({_when(d_at)} vs {_when(s_at)})")

@@ -36,7 +36,7 @@ def test_rule1_min_seconds_boundary(pos, reason):
 
 
 def test_rule1_zero_turns_the_check_off():
-    row = decide(movie(1), movie(0), settings=ProgressSettings(min_seconds=0), rules=None)
+    row = decide(movie(2), movie(0), settings=ProgressSettings(min_seconds=0), rules=None)
     assert (row.action, row.reason) == (Action.UPSERT, Reason.DESTINATION_MISSING)
 
 
@@ -128,8 +128,16 @@ def test_rule7_delta_boundary_exact():
 
 
 def test_rule7_delta_zero_turns_the_check_off():
-    row = decide(movie(601, last=10), movie(600, last=0), settings=ProgressSettings(delta_seconds=0))
+    row = decide(movie(602, last=10), movie(600, last=0), settings=ProgressSettings(delta_seconds=0))
     assert row.reason is Reason.SOURCE_AHEAD
+
+
+def test_within_one_second_inclusive_is_in_sync_like_apply_sees_it():
+    settings = ProgressSettings(delta_seconds=0)
+    assert decide(movie(601, last=10), movie(600, last=0), settings=settings).reason is Reason.IN_SYNC
+    assert decide(movie(601.001, last=10), movie(600, last=0), settings=settings).reason is Reason.SOURCE_AHEAD
+    # with the default delta the spec's reason stands
+    assert decide(movie(600.5, last=10), movie(600, last=0)).reason is Reason.WITHIN_DELTA
 
 
 # rule 8 ---------------------------------------------------------------------------------------------
