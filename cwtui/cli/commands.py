@@ -10,7 +10,15 @@ from argparse import Namespace
 from contextlib import contextmanager
 from typing import TextIO
 
-from cwtui.cli.render import ProgressLine, plan_json, print_plan, result_json, result_line, table
+from cwtui.cli.render import (
+    ProgressLine,
+    plan_json,
+    print_notices,
+    print_plan,
+    result_json,
+    result_line,
+    table,
+)
 from cwtui.core.config import ConfigFile
 from cwtui.core.errors import EXIT_ITEM_FAILED, EXIT_OK, UsageError
 from cwtui.core.journal import Journal
@@ -111,14 +119,12 @@ async def cmd_apply(ctx: Context, args: Namespace) -> int:
         finally:
             progress.done()
         if args.json:  # stdout stays JSON Lines; notices (insecure TLS above all) still reach the user
-            for notice in plan.notices:
-                ctx.err.write(f"NOTICE: {notice}\n")
+            print_notices(plan.notices, ctx.err)
         if not plan.settings.enable:
             if args.json:
                 ctx.out.write(json.dumps({"summary": {}, "run_id": None, "notices": list(plan.notices)}) + "\n")
             else:
-                for notice in plan.notices:
-                    ctx.out.write(f"NOTICE: {notice}\n")
+                print_notices(plan.notices, ctx.out)
             return EXIT_OK
         run = sync.start_apply(plan, only=args.only, force=args.force, dry_run=args.dry_run,
                                concurrency=args.concurrency)

@@ -85,9 +85,13 @@ def percent(ms: int | None, duration_ms: int | None) -> str:
     return f"{ms * 100 / duration_ms:.0f}%" if ms is not None and duration_ms else ""
 
 
-def print_plan(plan: Plan, out: TextIO, *, show_all: bool) -> None:
-    for notice in plan.notices:
+def print_notices(notices: Iterable[str], out: TextIO) -> None:
+    for notice in notices:
         out.write(f"NOTICE: {_clean(notice)}\n")
+
+
+def print_plan(plan: Plan, out: TextIO, *, show_all: bool) -> None:
+    print_notices(plan.notices, out)
     out.write(f"{plan.pair}: {plan.source.server_name} ({plan.source.user_name}, {plan.source.version}) -> "
               f"{plan.destination.server_name} ({plan.destination.user_name}, {plan.destination.version})\n")
     rows = [r for r in plan.rows if show_all or r.writes]
