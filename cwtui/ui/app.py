@@ -57,15 +57,20 @@ class CwtuiApp(App[None]):
         screen = self.screen
         if isinstance(screen, HelpModal):
             return
+        # the screen's own keys first (as declared, so enter shows as the screen means it, not the table),
+        # then the app's, then the focused widget's (cursor movement and such)
+        own = [b for b in type(screen).BINDINGS if isinstance(b, Binding)
+               and screen.check_action(b.action.split("(")[0], ()) is not False]
+        rank = {id(self): 0}
+        others = sorted(screen.active_bindings.values(), key=lambda a: rank.get(id(a.node), 1))
         keys: list[tuple[str, str]] = []
         seen: set[str] = set()
-        for key, active in screen.active_bindings.items():
-            binding = active.binding
-            label = binding.description or binding.action
-            if not active.enabled or not binding.description or (key, label) in seen:
+        for binding in own + [a.binding for a in others if a.enabled and a.node is not screen]:
+            shown = binding.key_display or self.get_key_display(binding)
+            if not binding.description or shown in seen:
                 continue
-            seen.add((key, label))
-            keys.append((binding.key_display or self.get_key_display(binding), binding.tooltip or label))
+            seen.add(shown)
+            keys.append((shown, binding.tooltip or binding.description))
         self.push_screen(HelpModal(screen.title or type(screen).__name__, keys))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:

@@ -1,0 +1,80 @@
+"""Write an SVG of each screen to screenshots/, from the demo data: `python tests/ui/make_screenshots.py`.
+
+The demo servers run on loopback behind fixed addresses (home.test, cabin.test), times are shown in UTC and the
+run id is fixed, so the pictures only change when the UI does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+os.environ["TZ"] = "UTC"
+time.tzset()
+
+import cwtui.core.journal as journal  # noqa: E402
+from tests.ui.conftest import build_demo_world, settle  # noqa: E402
+
+OUT = ROOT / "screenshots"
+WIDE, SMALL = (100, 30), (80, 24)
+journal.new_run_id = lambda: "20261120T200000Z-demo01"  # type: ignore[assignment]
+
+
+async def shoot(world, name: str, size: tuple[int, int], keys: tuple[str, ...] = (), *, open_pair: bool = True,
+                before=None) -> None:
+    app = world.app(open_pair=world.pair_name if open_pair else None)
+    async with app.run_test(size=size) as pilot:
+        await settle(app, pilot)
+        if before is not None:
+            await before(app, pilot)
+        for key in keys:
+            await pilot.press(key)
+            await settle(app, pilot)
+        path = OUT / f"{name}.svg"
+        app.save_screenshot(path.name, path=str(OUT))
+        print(f"wrote {path.relative_to(ROOT)}")
+
+
+async def login_filled(app, pilot) -> None:
+    await pilot.press("s")
+    await pilot.pause()
+    screen = app.screen
+    screen.query_one("#name").value = "cabin-bob"
+    screen.query_one("#url").value = "http://cabin.test:8096"
+    screen.query_one("#user").value = "bob"
+    screen.probe()
+    await settle(app, pilot)
+
+
+async def main() -> None:
+    OUT.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="cwtui-shots-") as tmp:
+        # each picture gets fresh servers, so an apply in one does not change the next
+        shots = [
+            ("home", WIDE, (), False, None),
+            ("login", WIDE, (), False, login_filled),
+            ("pair_settings", WIDE, ("tab", "e"), False, None),
+            ("diff", WIDE, (), True, None),
+            ("diff_all_80x24", SMALL, ("f", "f", "f", "f"), True, None),
+            ("diff_detail", WIDE, ("enter",), True, None),
+            ("apply_panel", WIDE, ("a",), True, None),
+            ("apply_finished", WIDE, ("a", "enter"), True, None),
+            ("help", WIDE, ("question_mark",), True, None),
+        ]
+        for n, (name, size, keys, open_pair, before) in enumerate(shots):
+            world = build_demo_world(Path(tmp) / str(n))
+            try:
+                await shoot(world, name, size, keys, open_pair=open_pair, before=before)
+            finally:
+                for emulator in world.emulators:
+                    emulator.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
