@@ -62,14 +62,21 @@ def _cancel_on_sigint(cancel):
             loop.remove_signal_handler(signal.SIGINT)
 
 
-async def cmd_plan(ctx: Context, args: Namespace) -> int:
-    config = ctx.config_file.load()
+def _open_pair(ctx: Context, pair: str) -> PairSync:
+    return PairSync(ctx.config_file.load(), pair, ctx.journal, client_factory=ctx.client_factory)
+
+
+async def _plan_with_progress(ctx: Context, sync: PairSync):
     progress = ProgressLine(ctx.err)
-    async with PairSync(config, args.pair, ctx.journal, client_factory=ctx.client_factory) as sync:
-        try:
-            plan = await sync.plan(progress.show)
-        finally:
-            progress.done()
+    try:
+        return await sync.plan(progress.show)
+    finally:
+        progress.done()
+
+
+async def cmd_plan(ctx: Context, args: Namespace) -> int:
+    async with _open_pair(ctx, args.pair) as sync:
+        plan = await _plan_with_progress(ctx, sync)
     if args.json:
         ctx.out.write(json.dumps(plan_json(plan, include_skipped=True)) + "\n")
     else:
@@ -111,13 +118,8 @@ def _finish(ctx: Context, run, *, as_json: bool, label: str, extra: dict | None 
 
 
 async def cmd_apply(ctx: Context, args: Namespace) -> int:
-    config = ctx.config_file.load()
-    progress = ProgressLine(ctx.err)
-    async with PairSync(config, args.pair, ctx.journal, client_factory=ctx.client_factory) as sync:
-        try:
-            plan = await sync.plan(progress.show)
-        finally:
-            progress.done()
+    async with _open_pair(ctx, args.pair) as sync:
+        plan = await _plan_with_progress(ctx, sync)
         if args.json:  # stdout stays JSON Lines; notices (insecure TLS above all) still reach the user
             print_notices(plan.notices, ctx.err)
         if not plan.settings.enable:
