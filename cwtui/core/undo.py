@@ -56,6 +56,10 @@ class UndoRun:
         self._cancelled = True
 
     @property
+    def cancelled(self) -> bool:
+        return self._cancelled
+
+    @property
     def candidates(self) -> list[Intent]:
         """Writes that may have reached the server: applied, failed after sending, or whose answer was lost."""
         return [i for i in self.record.intents

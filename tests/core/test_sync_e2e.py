@@ -191,3 +191,25 @@ async def test_active_session_and_changed_items_are_rechecked_live(make_pair):
         results = [r async for r in sync.start_apply(plan).results()]
     assert sorted(r.reason for r in results) == sorted([Reason.ACTIVE_SESSION, Reason.TARGET_NEWER])
     assert d.state.get_user_data(d.user_id, ids[("destination", 0)]).position_ticks == 0
+
+
+async def test_cancelled_undo_reports_the_rest_and_a_second_undo_finishes(make_pair):
+    pair = make_pair()
+    ids = library(pair)
+    before = dest_state(pair, ids)
+    for n in range(4):
+        set_pos(pair, "source", ids[("source", n)], (20 + n) * MIN, last=100)
+    _, run, results = await apply_all(pair)
+    assert len(results) == 4
+    undo = await open_undo(pair.config, pair.journal, pair.journal.load(run.run_id))
+    seen = []
+    async for result in undo.results():
+        seen.append(result)
+        undo.cancel()
+    await undo.client.aclose()
+    assert [r.status for r in seen] == [Status.APPLIED] + [Status.CANCELLED] * 3 and undo.cancelled
+    again = await open_undo(pair.config, pair.journal, pair.journal.load(run.run_id))
+    assert again.already_undone_by is None and len(again.candidates) == 3
+    assert [r.status for r in [r async for r in again.results()]] == [Status.APPLIED] * 3
+    await again.client.aclose()
+    assert dest_state(pair, ids) == before

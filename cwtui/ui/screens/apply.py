@@ -15,6 +15,7 @@ from cwtui.core.apply import ApplyRun, select_tasks
 from cwtui.core.errors import CwtuiError, DestinationTooOld
 from cwtui.core.models import Action, ItemResult, Plan, Status
 from cwtui.core.sync import PairSync, find_run, open_undo
+from cwtui.core.undo import UndoRun
 from cwtui.ui.screens.modals import ConfirmModal, ErrorModal
 from cwtui.ui.widgets.result_log import ResultLog
 
@@ -49,7 +50,8 @@ class ApplyScreen(Screen[bool]):
         self.only, self.force = set(only), set(force)
         self.title = f"Apply: {plan.pair}"
         self.too_old = not plan.destination.writable
-        self.run: ApplyRun | None = None
+        self.run: ApplyRun | UndoRun | None = None
+        """The run in progress (apply or undo), which `c` cancels."""
         self.undo_target: str | None = None
         """The last live run that wrote something: what `u` undoes."""
         self.failed_keys: set[str] = set()
@@ -243,18 +245,20 @@ class ApplyScreen(Screen[bool]):
                 self.undo_target = None
                 return
             self._begin(len(undo.candidates), "Undoing")
+            self.run = undo  # `c` cancels an undo the same way
             await self._stream(undo.results())
         except CwtuiError as exc:
             self.app.push_screen(ErrorModal(str(exc), "Undo stopped"))
             return
         finally:
+            self.run = None
             if undo is not None:
                 await undo.client.aclose()
             self.applying = False
         self.undo_target = None
         self.failed_keys = set()
         self.wrote = True
-        self._finish(undo.run_id, "undo", cancelled=False)
+        self._finish(undo.run_id, "undo", cancelled=undo.cancelled)
 
     def action_retry(self) -> None:
         self.retry_failed(set(self.failed_keys))
