@@ -11,6 +11,10 @@ from cwtui.emulator.state import ItemRec, UserRec
 _FIELDS = {"PlaybackPositionTicks": int, "PlayCount": int, "IsFavorite": bool, "Likes": bool, "Played": bool,
            "Rating": float}
 
+COPIED_FIELDS = {"PlaybackPositionTicks": "position_ticks", "PlayCount": "play_count", "IsFavorite": "is_favorite",
+                 "Likes": "likes", "Played": "played", "LastPlayedDate": "last_played", "Rating": "rating"}
+"""UpdateUserItemDataDto fields the server applies, each only when present (jellyfin-api.md §4.1)."""
+
 
 def _target(req: Request, requested_user: str | None) -> tuple[UserRec, ItemRec]:
     """ItemsController's order: resolve the user (403), find it (404), may update (403 text), find the item (404)."""
@@ -73,20 +77,9 @@ def _post(req: Request, requested_user: str | None) -> Response:
             raise HttpError(problem(400, {"$.LastPlayedDate": ["The JSON value could not be converted."]})) from None
     row = req.state.user_data_rec(user.id, rec.id)
     # A plain field copy: no resume rules, no implied Played or LastPlayedDate (jellyfin-api.md §4.1).
-    if "PlaybackPositionTicks" in changes:
-        row.position_ticks = changes["PlaybackPositionTicks"]  # type: ignore[assignment]
-    if "PlayCount" in changes:
-        row.play_count = changes["PlayCount"]  # type: ignore[assignment]
-    if "IsFavorite" in changes:
-        row.is_favorite = changes["IsFavorite"]  # type: ignore[assignment]
-    if "Likes" in changes:
-        row.likes = changes["Likes"]  # type: ignore[assignment]
-    if "Played" in changes:
-        row.played = changes["Played"]  # type: ignore[assignment]
-    if "LastPlayedDate" in changes:
-        row.last_played = changes["LastPlayedDate"]  # type: ignore[assignment]
-    if "Rating" in changes:
-        row.rating = changes["Rating"]  # type: ignore[assignment]
+    for key, attribute in COPIED_FIELDS.items():
+        if key in changes:
+            setattr(row, attribute, changes[key])
     return json_response(_dto(req, user, rec))
 
 
