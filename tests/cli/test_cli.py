@@ -224,3 +224,30 @@ def test_apply_is_logged_under_the_state_dir_without_tokens(make_pair, capsys):
     assert f"run {run_id} (apply) of home-to-cabin finished" in log
     assert pair.source.token not in log and pair.destination.token not in log
     assert oct((pair.state_dir / "cwtui.log").stat().st_mode & 0o777) == "0o600"
+
+
+def test_login_with_quick_connect(make_pair, capsys, monkeypatch):
+    import threading
+
+    import cwtui.cli.login as login
+
+    pair = make_pair()
+    state = pair.source.state
+    monkeypatch.setattr(login, "POLL_SECONDS", 0.05)
+
+    def approve_when_asked():  # what the user does in a signed-in Jellyfin client
+        for _ in range(200):
+            with state.lock:
+                codes = [rec.code for rec in state.quick_connect.values()]
+            if codes:
+                state.quick_connect_authorize(codes[0], pair.source.user_id)
+                return
+            threading.Event().wait(0.02)
+
+    helper = threading.Thread(target=approve_when_asked)
+    helper.start()
+    code, out, err = cli(capsys, "login", "viaqc", "--url", pair.source.url, "--quick-connect")
+    helper.join()
+    assert code == 0, err
+    assert "Quick Connect code:" in err
+    assert pair.config_file.load().server("viaqc").user_id == pair.source.user_id
