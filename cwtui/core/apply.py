@@ -15,7 +15,7 @@ from datetime import datetime
 
 from cwtui.core.errors import CwtuiError, DestinationTooOld, ServerError, ServerUnreachable, UsageError
 from cwtui.core.jellyfin import JellyfinClient
-from cwtui.core.journal import KIND_APPLY, KIND_DRY_RUN, Intent, Journal, RunWriter, user_data_to_json
+from cwtui.core.journal import KIND_APPLY, KIND_DRY_RUN, Intent, Journal, RunWriter, result_entry
 from cwtui.core.models import (
     Action,
     Item,
@@ -143,7 +143,7 @@ class ApplyRun:
                 if self._cancel.is_set():
                     results = [self._result(t, Status.CANCELLED, Reason.CANCELLED, "cancelled before it started")
                                for t in chunk]
-                    writer.results([self._journal_result(r, t, maybe=False) for r, t in zip(results, chunk)])
+                    writer.results([result_entry(t.seq, r, maybe_written=False) for r, t in zip(results, chunk)])
                 else:
                     results = await self._run_chunk(chunk, writer)
                 for result in results:
@@ -175,7 +175,7 @@ class ApplyRun:
         except ServerError as exc:
             for t in chunk:
                 decided[t.seq] = self._result(t, Status.FAILED, Reason.READ_FAILED, f"live re-read failed: {exc}")
-            writer.results([self._journal_result(decided[t.seq], t, maybe=False) for t in chunk])
+            writer.results([result_entry(t.seq, decided[t.seq], maybe_written=False) for t in chunk])
             return [decided[t.seq] for t in chunk]
 
         to_write: list[tuple[WriteTask, UserData]] = []
@@ -191,20 +191,20 @@ class ApplyRun:
                 decided[t.seq] = self._result(t, Status.APPLIED, Reason.WRITTEN,
                                               f"dry run: would write {format_ms(t.target_ticks // 10_000)}",
                                               before=before)
-            writer.results([self._journal_result(decided[t.seq], t, maybe=False) for t in chunk])
+            writer.results([result_entry(t.seq, decided[t.seq], maybe_written=False) for t in chunk])
             return [decided[t.seq] for t in chunk]
 
         skipped = [t for t in chunk if t.seq in decided]
-        writer.results([self._journal_result(decided[t.seq], t, maybe=False) for t in skipped])
+        writer.results([result_entry(t.seq, decided[t.seq], maybe_written=False) for t in skipped])
         if to_write and self._cancel.is_set():
             for t, _ in to_write:
                 decided[t.seq] = self._result(t, Status.CANCELLED, Reason.CANCELLED, "cancelled before it started")
-            writer.results([self._journal_result(decided[t.seq], t, maybe=False) for t, _ in to_write])
+            writer.results([result_entry(t.seq, decided[t.seq], maybe_written=False) for t, _ in to_write])
             return [decided[t.seq] for t in chunk]
 
         # Journal first: if this raises, nothing in the chunk is written.
-        writer.intents([Intent(t.seq, t.row.key, t.row.title, t.item_id, t.action.value, before, self._target(t, before))
-                        for t, before in to_write])
+        writer.intents([Intent(t.seq, t.row.key, t.row.title, t.item_id, t.action.value, before,
+                               self._target(t, before)) for t, before in to_write])
         outcomes = await self._write_all(to_write)
         written = [t for t, _ in to_write if outcomes[t.seq] is None]
         after = await self._read_back(written)
@@ -216,14 +216,14 @@ class ApplyRun:
                 decided[t.seq] = self._result(
                     t, Status.FAILED, Reason.WRITE_FAILED,
                     f"write failed{' (it may have reached the server)' if maybe else ''}: {error}", before=before)
-                writer.results([self._journal_result(decided[t.seq], t, maybe=maybe)])
+                writer.results([result_entry(t.seq, decided[t.seq], maybe_written=maybe)])
                 continue
             now = after.get(t.item_id)
             ok = now is not None and self._matches_target(t, before, now)
             decided[t.seq] = self._result(
                 t, Status.APPLIED if ok else Status.FAILED, Reason.WRITTEN if ok else Reason.VERIFY_MISMATCH,
                 "" if ok else f"read back {format_ms(now.position_ms) if now else 'nothing'}", before=before, after=now)
-            writer.results([self._journal_result(decided[t.seq], t, maybe=True, after=now)])
+            writer.results([result_entry(t.seq, decided[t.seq], maybe_written=True, after=now)])
         writer.results([], sync=True)
         return [decided[t.seq] for t in chunk]
 
@@ -326,9 +326,3 @@ class ApplyRun:
             after_ms=after.position_ms if after else (t.target_ticks // 10_000 if status is Status.APPLIED else None),
             dry_run=self.dry_run, detail=detail,
         )
-
-    def _journal_result(self, r: ItemResult, t: WriteTask, *, maybe: bool, after: UserData | None = None) -> dict:
-        return {"seq": t.seq, "key": r.key, "item_id": r.destination_item_id, "action": r.action.value,
-                "status": r.status.value, "reason": r.reason.value, "detail": r.detail, "maybe_written": maybe,
-                "before_ms": r.before_ms, "after_ms": r.after_ms, "after": user_data_to_json(after)}
-

@@ -139,7 +139,8 @@ async def _index_same_server(source, destination, src_resume, dst_resume, say) -
 
 
 async def _zero_candidates(source: JellyfinClient, extra: list[Item], lookup: _SeriesLookup,
-                           library_ids: list[str] | None, src_resume_ids: set[str], say: Progress) -> list[ZeroCandidate]:
+                           library_ids: list[str] | None, src_resume_ids: set[str],
+                           say: Progress) -> list[ZeroCandidate]:
     """Source counterparts of destination resume rows that the source's resume list lacks (for explicit zeros)."""
     if not extra:
         return []

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from cwtui.core.errors import JournalError
-from cwtui.core.models import UserData
+from cwtui.core.models import ItemResult, UserData
 
 KIND_APPLY = "apply"
 KIND_DRY_RUN = "dry_run"
@@ -39,6 +39,15 @@ def user_data_from_json(data: dict[str, Any] | None) -> UserData | None:
         play_count=int(data.get("play_count") or 0),
         last_played=datetime.fromisoformat(last) if last else None,
     )
+
+
+def result_entry(seq: int, result: ItemResult, *, maybe_written: bool, after: UserData | None = None,
+                 action: str | None = None) -> dict[str, Any]:
+    """The journal line for one result; `maybe_written` says whether the write may have reached the server."""
+    return {"seq": seq, "key": result.key, "item_id": result.destination_item_id,
+            "action": action or result.action.value, "status": result.status.value, "reason": result.reason.value,
+            "detail": result.detail, "maybe_written": maybe_written, "before_ms": result.before_ms,
+            "after_ms": result.after_ms, "after": user_data_to_json(after)}
 
 
 @dataclass

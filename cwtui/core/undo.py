@@ -6,7 +6,15 @@ from collections.abc import AsyncIterator
 
 from cwtui.core.errors import CwtuiError, ServerError, ServerUnreachable
 from cwtui.core.jellyfin import JellyfinClient
-from cwtui.core.journal import KIND_UNDO, Intent, Journal, RunRecord, user_data_from_json, user_data_to_json
+from cwtui.core.journal import (
+    KIND_UNDO,
+    Intent,
+    Journal,
+    RunRecord,
+    result_entry,
+    user_data_from_json,
+    user_data_to_json,
+)
 from cwtui.core.models import Action, ItemResult, Reason, Status, UserData
 
 CHUNK = 50
@@ -84,13 +92,13 @@ class UndoRun:
                 except ServerError as exc:
                     for c in chunk:
                         result = self._result(c, Status.FAILED, Reason.READ_FAILED, f"could not read it: {exc}")
-                        writer.results([self._journal(c, result, maybe=False)])
+                        writer.results([result_entry(c.seq, result, action="restore", maybe_written=False)])
                         yield self._count(result)
                     continue
                 for c in chunk:
                     if self._cancelled:
                         result = self._result(c, Status.CANCELLED, Reason.CANCELLED, "undo cancelled")
-                        writer.results([self._journal(c, result, maybe=False)])
+                        writer.results([result_entry(c.seq, result, action="restore", maybe_written=False)])
                     else:
                         result = await self._one(c, live.get(c.item_id), writer)
                     yield self._count(result)
@@ -114,14 +122,15 @@ class UndoRun:
                 back = await self.client.user_data(c.item_id)
             except CwtuiError as exc:
                 result = self._result(c, Status.FAILED, Reason.WRITE_FAILED, f"restore failed: {exc}", now)
-                writer.results([self._journal(c, result, maybe=isinstance(exc, ServerUnreachable))])
+                maybe = isinstance(exc, ServerUnreachable)
+                writer.results([result_entry(c.seq, result, action="restore", maybe_written=maybe)])
                 return result
             ok = same_state(back, c.prior)
             result = self._result(c, Status.APPLIED if ok else Status.FAILED,
                                   Reason.RESTORED if ok else Reason.VERIFY_MISMATCH, "", now, back)
-            writer.results([self._journal(c, result, maybe=True, after=back)], sync=True)
+            writer.results([result_entry(c.seq, result, action="restore", maybe_written=True, after=back)], sync=True)
             return result
-        writer.results([self._journal(c, result, maybe=False)])
+        writer.results([result_entry(c.seq, result, action="restore", maybe_written=False)])
         return result
 
     async def _restore(self, item_id: str, prior: UserData, now: UserData) -> None:
@@ -150,8 +159,3 @@ class UndoRun:
         return ItemResult(key=c.key, title=c.title, action=Action.UPSERT, status=status, reason=reason,
                           destination_item_id=c.item_id, before_ms=before.position_ms if before else None,
                           after_ms=after.position_ms if after else None, detail=detail)
-
-    def _journal(self, c: Intent, r: ItemResult, *, maybe: bool, after: UserData | None = None) -> dict:
-        return {"seq": c.seq, "key": c.key, "item_id": c.item_id, "action": "restore", "status": r.status.value,
-                "reason": r.reason.value, "detail": r.detail, "maybe_written": maybe,
-                "before_ms": r.before_ms, "after_ms": r.after_ms, "after": user_data_to_json(after)}
