@@ -67,6 +67,12 @@ class Config:
     pairs: dict[str, PairEntry] = field(default_factory=dict)
     path: str | None = None
 
+    @property
+    def client_device_id(self) -> str:
+        """The DeviceId clients send: the install's own, or a placeholder until the first login saves one (only a
+        login binds a token to it)."""
+        return self.device_id or "cwtui-unset-device"
+
     def server(self, name: str) -> ServerEntry:
         """The server entry called `name`, or a ConfigError listing the names there are."""
         if name not in self.servers:

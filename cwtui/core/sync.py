@@ -46,7 +46,7 @@ class PairSync:
         self.source_entry = config.server(self.pair.source)
         self.destination_entry = config.server(self.pair.destination)
         self.journal = journal
-        device_id = config.device_id or "cwtui-unset-device"
+        device_id = config.client_device_id
         self.source = client_factory(self.source_entry, device_id)
         self.destination = client_factory(self.destination_entry, device_id)
         self.source_info: ServerInfo | None = None
@@ -158,7 +158,7 @@ async def open_undo(config: Config, journal: Journal, record: RunRecord, *, forc
     """An UndoRun against the run's destination, after checking it is still the same server and user."""
     name = record.destination.get("name", "")
     entry = config.server(name)
-    client = client_factory(entry, config.device_id or "cwtui-unset-device")
+    client = client_factory(entry, config.client_device_id)
     try:
         info = await client.public_info()
         if record.destination.get("server_id") and info.id != record.destination["server_id"]:

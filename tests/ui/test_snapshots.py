@@ -6,7 +6,6 @@ snapshot_report.html.
 
 from __future__ import annotations
 
-import pytest
 from textual.widgets import Input
 
 from cwtui.core.config_model import ServerEntry

@@ -104,7 +104,7 @@ class HomeScreen(Screen):
     @work(exclusive=True, group="check", description="Checking servers")
     async def check_servers(self) -> None:
         """public_info of every server at once; each answer fills its row as it comes."""
-        device_id = self.config.device_id or "cwtui-unset-device"
+        device_id = self.config.client_device_id
         await asyncio.gather(*(self._check(entry, device_id) for entry in self.config.servers.values()))
 
     async def _check(self, entry: ServerEntry, device_id: str) -> None:

@@ -30,6 +30,7 @@ from cwtui.core.config_model import NAME_RE, ServerEntry
 from cwtui.core.errors import CwtuiError
 from cwtui.core.jellyfin import JellyfinClient
 from cwtui.core.models import AuthResult, User, format_ms
+from cwtui.ui.widgets.forms import compact_form
 
 QUICK_CONNECT_SECONDS = 600
 """Jellyfin forgets a Quick Connect request after 10 minutes."""
@@ -92,10 +93,7 @@ class LoginScreen(Screen[bool]):
         yield Footer()
 
     def on_mount(self) -> None:
-        for field in self.query(Input):
-            field.cursor_blink = False
-        for widget in self.query("Input, Select, Checkbox, RadioSet, Button, SelectionList"):
-            widget.compact = True  # one line each, so the whole form fits 80x24
+        compact_form(self)
         if self.entry:
             self.probe()
             self.query_one("#password", Input).focus()
@@ -111,7 +109,7 @@ class LoginScreen(Screen[bool]):
                            insecure=self.query_one("#insecure", Checkbox).value)
 
     def _client(self, token: str = "") -> JellyfinClient:
-        device_id = self.app.load_config().device_id or "cwtui-unset-device"
+        device_id = self.app.load_config().client_device_id
         return self.app.client_factory(self._candidate(token), device_id)
 
     @on(Input.Changed, "#url")

@@ -14,6 +14,7 @@ from cwtui.core.config_model import NAME_RE, Config, PairEntry
 from cwtui.core.errors import CwtuiError
 from cwtui.core.models import Library, ProgressSettings, ResumeRules
 from cwtui.core.planner import effective_max_percent
+from cwtui.ui.widgets.forms import compact_form
 
 SWITCHES = (
     ("enable", "Sync resume positions (the progress feature)"),
@@ -85,10 +86,7 @@ class PairScreen(Screen[bool]):
         yield Footer()
 
     def on_mount(self) -> None:
-        for field in self.query(Input):
-            field.cursor_blink = False
-        for widget in self.query("Input, Select, Checkbox, RadioSet, Button, SelectionList"):
-            widget.compact = True  # one line each, so the whole form fits 80x24
+        compact_form(self)
         try:
             self.config = self.app.load_config()
         except CwtuiError as exc:
@@ -133,7 +131,7 @@ class PairScreen(Screen[bool]):
             self.read_libraries(str(event.value))
 
     def _client(self, server: str):
-        return self.app.client_factory(self.config.server(server), self.config.device_id or "cwtui-unset-device")
+        return self.app.client_factory(self.config.server(server), self.config.client_device_id)
 
     @work(exclusive=True, group="rules", description="Reading the destination's resume rules")
     async def read_rules(self, server: str) -> None:
