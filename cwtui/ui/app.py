@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -12,11 +13,14 @@ from textual.screen import Screen
 from cwtui.core.config import ConfigFile
 from cwtui.core.config_model import Config
 from cwtui.core.journal import Journal
+from cwtui.core.log import setup_logging
 from cwtui.core.paths import state_dir
 from cwtui.core.sync import ClientFactory, default_client_factory
 from cwtui.ui.commands import screen_commands
 from cwtui.ui.screens.home import HomeScreen
-from cwtui.ui.screens.modals import HelpModal
+from cwtui.ui.screens.run_panel import RunPanel
+from cwtui.ui.screens.runs import RunsScreen
+from cwtui.ui.screens.modals import ConfirmModal, HelpModal
 
 
 class CwtuiApp(App[None]):
@@ -37,6 +41,9 @@ class CwtuiApp(App[None]):
         self.journal = journal
         self.client_factory = client_factory
         self.open_pair = open_pair
+        self.apply_dry_run = True
+        """The mode the apply panel opens in: the one last chosen with `d`, dry run until then."""
+        self.quit_after_run = False
 
     def load_config(self) -> Config:
         """The config as it is on disk now (other processes may have changed it). Raises ConfigError."""
@@ -75,10 +82,53 @@ class CwtuiApp(App[None]):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from screen_commands(screen)
+        if not isinstance(screen, RunsScreen):
+            yield SystemCommand("Runs", "Every run in the journal: open, undo, resume an undo", self.show_runs)
         yield from super().get_system_commands(screen)
+
+    def show_runs(self) -> None:
+        self.push_screen(RunsScreen())
+
+    # --- quitting while a run writes ------------------------------------------------------------------
+
+    def running_panel(self) -> RunPanel | None:
+        """The screen whose apply or undo is writing right now, if any."""
+        return next((s for s in self.screen_stack if isinstance(s, RunPanel) and s.applying), None)
+
+    async def action_quit(self) -> None:
+        panel = self.running_panel()
+        if panel is None:
+            self.exit()
+            return
+        if isinstance(self.screen, ConfirmModal):
+            return
+        question = ("A run is writing to the destination right now. Quitting now could stop it between a write "
+                    "and its journal line.\n\nPress n, then c on the run screen to cancel it cleanly: the writes "
+                    "in flight finish, the rest is recorded as cancelled and the journal stays consistent.\n\n"
+                    "Or answer y: cwtui cancels the run the same way and quits once the writes in flight finish.")
+
+        def answer(yes: bool | None) -> None:
+            if yes and (running := self.running_panel()) is not None:
+                self.quit_after_run = True
+                running.action_cancel()
+
+        self.push_screen(ConfirmModal(question, title="Quit during a run?", yes="Cancel and quit", no="Keep running"),
+                         answer)
+
+    def run_ended(self) -> None:
+        """Called by run screens when a run stops; quits if the user asked to quit during it."""
+        if self.quit_after_run:
+            self.exit()
 
 
 def run_tui(config_path: Path, *, open_pair: str | None = None) -> None:
-    """Run the TUI on `config_path` (the CLI's entry point); `open_pair` opens that pair's diff straight away."""
-    app = CwtuiApp(ConfigFile(config_path), Journal(state_dir()), open_pair=open_pair)
+    """Run the TUI on `config_path` (the CLI's entry point); `open_pair` opens that pair's diff straight away.
+
+    It logs to the same `cwtui.log` as the CLI, in the same state dir as the journal.
+    """
+    state = state_dir()
+    setup_logging(state)
+    logging.getLogger("cwtui.ui").info("tui started on %s", config_path)
+    app = CwtuiApp(ConfigFile(config_path), Journal(state), open_pair=open_pair)
     app.run()
+    logging.getLogger("cwtui.ui").info("tui ended")

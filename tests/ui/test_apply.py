@@ -24,6 +24,16 @@ async def open_apply(world, app, pilot) -> ApplyScreen:
     return app.screen
 
 
+async def start_live(app, pilot, screen: ApplyScreen) -> None:
+    """Switch to a live run and confirm it (the panel opens in dry run, and a live run asks first)."""
+    if screen.dry_run:
+        await pilot.press("d")
+    await pilot.press("enter")
+    await pilot.pause()
+    assert isinstance(app.screen, ConfirmModal)
+    await pilot.press("y")
+
+
 def statuses(screen: ApplyScreen) -> dict[str, Status]:
     return {r.title: r.status for r in screen.query_one("#results", ResultLog).results}
 
@@ -33,9 +43,15 @@ async def test_live_apply_streams_results_and_writes_the_destination(make_world)
     app = world.app(open_pair="home-to-cabin")
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await open_apply(world, app, pilot)
+        assert "DRY RUN" in str(screen.query_one("#mode").render())  # it opens in dry run
+        await pilot.press("d")
         assert "LIVE RUN" in str(screen.query_one("#mode").render())
         assert "5 writes" in str(screen.query_one("#counts").render())
         await pilot.press("enter")
+        await pilot.pause()
+        question = str(app.screen.query_one("#question").render())
+        assert "'cabin'" in question and "Cabin" in question and "alice" in question
+        await pilot.press("y")
         await settle(app, pilot)
         assert statuses(screen) == {
             "Arrival (2016)": Status.APPLIED, "Blade Runner (1982)": Status.APPLIED, "Tenet (2020)": Status.APPLIED,
@@ -60,12 +76,11 @@ async def test_dry_run_writes_nothing(make_world):
     app = world.app(open_pair="home-to-cabin")
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await open_apply(world, app, pilot)
-        await pilot.press("d")
         assert screen.dry_run and "DRY RUN" in str(screen.query_one("#mode").render())
         await pilot.press("enter")
         await settle(app, pilot)
         assert set(statuses(screen).values()) == {Status.APPLIED}
-        assert screen.query_one("#results", ResultLog).get_row_at(0)[0].plain == "✓ would apply"
+        assert screen.query_one("#results", ResultLog).get_row_at(0)[0].plain == "✓ would write"
         assert world.cabin_data("Arrival (2016)").position_ticks == ticks(10 * MIN)
         assert screen.undo_target is None and screen.check_action("undo", ()) is None
         assert "nothing was written" in str(screen.query_one("#outcome").render())
@@ -89,7 +104,7 @@ async def test_only_ticked_rows_and_forced_rows_are_applied(make_world):
         await pilot.press("space")
         screen = await open_apply(world, app, pilot)
         assert "1 forced" in str(screen.query_one("#counts").render())
-        await pilot.press("enter")
+        await start_live(app, pilot, screen)
         await settle(app, pilot)
         got = statuses(screen)
         assert "Arrival (2016)" not in got and got["Alien (1979)"] is Status.APPLIED
@@ -103,7 +118,7 @@ async def test_escape_is_disabled_while_applying_and_cancel_stops_the_rest(make_
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await open_apply(world, app, pilot)
         world.emulators[1].faults.latency_ms = 30  # slow enough to press keys mid-run
-        await pilot.press("enter")
+        await start_live(app, pilot, screen)
         log = screen.query_one("#results", ResultLog)
         for _ in range(400):
             await pilot.pause(0.01)
@@ -132,7 +147,7 @@ async def test_undo_restores_the_destination(make_world):
     app = world.app(open_pair="home-to-cabin")
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await open_apply(world, app, pilot)
-        await pilot.press("enter")
+        await start_live(app, pilot, screen)
         await settle(app, pilot)
         assert world.cabin_data("Arrival (2016)").position_ticks == ticks(40 * MIN)
         await pilot.press("u")
@@ -155,7 +170,7 @@ async def test_failed_item_can_be_retried(make_world):
         screen = await open_apply(world, app, pilot)
         arrival_cabin = world.ids["Arrival (2016)"][1]
         world.emulators[1].faults.fail_matching(f"/UserItems/{arrival_cabin}/UserData", 500, method="POST")
-        await pilot.press("enter")
+        await start_live(app, pilot, screen)
         await settle(app, pilot)
         assert statuses(screen)["Arrival (2016)"] is Status.FAILED
         assert "press t" in str(screen.query_one("#outcome").render())

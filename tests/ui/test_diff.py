@@ -119,10 +119,15 @@ async def test_untick_force_and_near_complete_confirm(make_world):
             await pilot.press("f")
         await settle(app, pilot)
         assert table.filter_name == "all"
-        # a skipped row that may be forced
+        # a skipped row that may be forced, but would move the destination back: it asks first
         heat = key_of(world, "Heat (1995)")
         await move_to(pilot, table, heat)
         await pilot.press("space")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmModal)
+        assert "backwards" in str(app.screen.query_one("#question").render())
+        await pilot.press("y")
+        await pilot.pause()
         assert heat in screen.ticked and cell(table, heat, "action") == "! force"
         # an unresolved row cannot be forced: it says why
         dune = key_of(world, "Dune (2021)")
@@ -175,7 +180,7 @@ async def test_narrow_terminal_uses_fewer_columns(make_world):
     app = world.app()
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_diff(world, pilot, app)
-        assert screen.table.columns_shown == ("tick", "title", "source", "destination", "action")
+        assert screen.table.columns_shown == ("title", "source", "destination", "action", "reason_short")
     app = world.app()
     async with app.run_test(size=(170, 30)) as pilot:
         screen = await open_diff(world, pilot, app)

@@ -54,7 +54,7 @@ async def test_last_run_shows_after_an_apply_and_delete_asks_first(make_world, f
         await pilot.press("tab", "enter")
         await settle(app, pilot)
         assert isinstance(app.screen, DiffScreen)
-        await pilot.press("a", "enter")
+        await pilot.press("a", "d", "enter", "y")
         await settle(app, pilot)
         await pilot.press("escape")
         await settle(app, pilot)

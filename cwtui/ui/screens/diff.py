@@ -6,38 +6,56 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.css.query import NoMatches
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, LoadingIndicator, Static
+from textual.widgets import DataTable, Footer, Header, Input, LoadingIndicator, Static
 
 from cwtui.core.errors import CwtuiError
-from cwtui.core.models import Action, Plan, PlanRow, Reason, format_ms
+from cwtui.core.models import Action, Plan, PlanRow, ProgressSettings, Reason, format_ms
 from cwtui.core.sync import PairSync
-from cwtui.ui.screens.modals import ConfirmModal, DetailModal, ErrorModal
-from cwtui.ui.widgets.plan_format import describe_row, percent, why_not_forceable
-from cwtui.ui.widgets.plan_table import COLUMN_LABELS, FILTER_ORDER, FILTERS, PlanTable
+from cwtui.ui.errors import explain
+from cwtui.ui.screens.modals import ConfirmModal, DetailModal, ErrorModal, PickModal
+from cwtui.ui.widgets.plan_changes import carry_over
+from cwtui.ui.widgets.plan_format import describe_row, force_blocker, force_risk, percent
+from cwtui.ui.widgets.plan_table import COLUMN_LABELS, FILTER_ORDER, REASON_FILTER, PlanTable, filter_label
+
+NEEDS_PLAN = ("apply", "next_filter", "pick_reason", "next_sort", "reverse_sort", "toggle", "details", "search",
+              "tick_all", "tick_none", "tick_invert")
 
 
 class DiffScreen(Screen[bool]):
     """Plans in a worker (progress in the status line), then shows every row; the apply panel opens on top."""
 
     BINDINGS = [
-        Binding("a", "apply", "Apply", tooltip="Open the apply panel with the ticked rows", id="cwtui.diff.apply"),
-        Binding("r", "replan", "Re-plan", tooltip="Read both servers again and re-plan", id="cwtui.diff.replan"),
+        Binding("a", "apply", "Apply", tooltip="Open the apply panel with the ticked rows that are shown",
+                id="cwtui.diff.apply"),
+        Binding("r", "replan", "Re-plan", tooltip="Read both servers again and re-plan (ticks, filter, search and "
+                "cursor are kept)", id="cwtui.diff.replan"),
         Binding("slash", "search", "Search", key_display="/", tooltip="Filter rows by title as you type",
                 id="cwtui.diff.search"),
         Binding("f", "next_filter", "Filter", tooltip="Next filter: will change, skipped, near-complete, "
                 "unresolved, all", id="cwtui.diff.filter"),
+        Binding("F", "pick_reason", "Reason filter", tooltip="Pick a reason and show only its rows",
+                id="cwtui.diff.reason"),
         Binding("o", "next_sort", "Sort", tooltip="Sort by the next column (press again to cycle)",
                 id="cwtui.diff.sort"),
         Binding("O", "reverse_sort", "Reverse sort", show=False, tooltip="Reverse the sort order",
                 id="cwtui.diff.reverse"),
         Binding("space", "toggle", "Tick", tooltip="Tick or untick the row (ticking a skipped row forces it)",
                 id="cwtui.diff.toggle"),
+        Binding("plus", "tick_all", "Tick shown", key_display="+", show=False,
+                tooltip="Tick every shown row that will change", id="cwtui.diff.tick_all"),
+        Binding("minus", "tick_none", "Untick shown", key_display="-", show=False,
+                tooltip="Untick every shown row (forced ones too)", id="cwtui.diff.tick_none"),
+        Binding("asterisk", "tick_invert", "Invert ticks", key_display="*", show=False,
+                tooltip="Invert the ticks of the shown rows that will change; forced rows are unticked",
+                id="cwtui.diff.tick_invert"),
         Binding("enter", "details", "Details", tooltip="Both sides' raw values and the rule that decided the row",
                 id="cwtui.diff.details"),
-        Binding("escape", "back", "Back", tooltip="Close the search, or go back to the pairs",
+        Binding("escape", "back", "Back", tooltip="Clear the search, or go back to the pairs",
                 id="cwtui.diff.back"),
+        Binding("q", "leave", "Back", show=False, tooltip="Go back to the pairs", id="cwtui.diff.leave"),
     ]
 
     planning = reactive(False, bindings=True)
@@ -59,6 +77,7 @@ class DiffScreen(Screen[bool]):
         with Horizontal(id="status-bar"):
             yield LoadingIndicator(id="loading")
             yield Static("", id="status", markup=False)
+            yield Static("", id="counter", markup=False)
         yield Static("", id="summary", markup=False)
         yield Input(placeholder="search titles (enter keeps it, escape clears it)", id="search")
         yield PlanTable(id="plan")
@@ -79,20 +98,31 @@ class DiffScreen(Screen[bool]):
             await self.sync.aclose()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("apply", "replan", "next_filter", "next_sort", "reverse_sort", "toggle", "details", "search"):
+        if action in NEEDS_PLAN or action == "replan":
             return None if self.planning or self.plan is None and action != "replan" else True
         return True
 
     # --- planning -------------------------------------------------------------------------------------
 
     def _say(self, message: str) -> None:
-        self.query_one("#status", Static).update(message + "…")
+        self._status(message + "…")
 
-    @work(exclusive=True, group="plan", description="Planning")
+    def _status(self, message: str) -> None:
+        try:
+            self.query_one("#status", Static).update(message)
+        except NoMatches:
+            pass  # the screen was left while a worker still reported progress
+
+    @work(exclusive=True, group="plan", description="Planning", exit_on_error=False)
     async def run_plan(self) -> None:
-        """Open both servers fresh (settings may have changed) and plan; errors open ErrorModal."""
+        """Open both servers fresh (settings may have changed) and plan; errors open ErrorModal.
+
+        The user may leave the screen at any moment (its workers are then cancelled), so nothing after an
+        await may assume the widgets are still there.
+        """
         self.planning = True
         self.query_one("#loading").display = True
+        plan = None
         try:
             if self.sync is not None:
                 await self.sync.aclose()
@@ -101,35 +131,49 @@ class DiffScreen(Screen[bool]):
             self.sync = PairSync(config, self.pair_name, self.app.journal, client_factory=self.app.client_factory)
             plan = await self.sync.plan(progress=self._say)
         except CwtuiError as exc:
-            self.query_one("#status", Static).update(f"Planning failed: {exc}")
-            self.app.push_screen(ErrorModal(str(exc), f"Cannot plan pair '{self.pair_name}'"))
-            return
+            text = explain(exc, self.app)
+            self._status(f"Planning failed: {text}")
+            if self.is_attached:
+                self.app.push_screen(ErrorModal(text, f"Cannot plan pair '{self.pair_name}'"))
         finally:
             self.planning = False
-            self.query_one("#loading").display = False
-        self.show_plan(plan)
+            if self.is_attached:
+                self.query_one("#loading").display = False
+        if plan is not None and self.is_attached:
+            self.show_plan(plan)
 
     def show_plan(self, plan: Plan) -> None:
+        old = self.plan
         self.plan = plan
-        self.ticked = {row.key for row in plan.rows if row.writes}
+        if old is None:
+            self.ticked = {row.key for row in plan.rows if row.writes}
+            message = f"Plan ready: {len(plan.rows)} rows."
+            filter_name = "changes" if plan.writes else "all"
+        else:
+            carried = carry_over(old, self.ticked, plan)
+            self.ticked, message = carried.ticked, carried.message
+            filter_name = self.table.filter_name
         src, dst = plan.source, plan.destination
-        cap = f"{plan.effective_max_percent:g}%" if plan.effective_max_percent else "none"
-        rules = f"dest. MaxResumePct {plan.rules.max_resume_pct:g}%" if plan.rules else "server rules off"
         self.query_one("#pair-line", Static).update(
             f"{src.name} ({src.server_name} {src.version}, {src.user_name}) → "
-            f"{dst.name} ({dst.server_name} {dst.version}, {dst.user_name}) · cap {cap}, {rules}")
+            f"{dst.name} ({dst.server_name} {dst.version}, {dst.user_name}) · {settings_line(plan)}")
         notices = self.query_one("#notices", Static)
         notices.update("\n".join(f"⚠ {n}" for n in plan.notices))
         notices.display = bool(plan.notices)
-        self.query_one("#status", Static).update(f"Plan ready: {len(plan.rows)} rows.")
-        self.table.load(plan.rows, self.ticked, "changes" if plan.writes else "all")
-        self.table.focus()
+        self._status(message)
+        self.table.load(plan.rows, self.ticked, filter_name)
+        if not self.query_one("#search", Input).has_focus:
+            self.table.focus()
 
     # --- the summary line -----------------------------------------------------------------------------
 
     @on(PlanTable.ViewChanged)
     def _view_changed(self) -> None:
         self.update_summary()
+
+    @on(DataTable.RowHighlighted, "#plan")
+    def _cursor_moved(self) -> None:
+        self.query_one("#counter", Static).update(self.table.position_text())
 
     def update_summary(self) -> None:
         if self.plan is None:
@@ -138,21 +182,24 @@ class DiffScreen(Screen[bool]):
         for row in self.plan.rows:
             counts[row.action] += 1
         ticked_writes, forced = self._selection()
+        shown = self.table.visible_keys()
+        hidden = len((ticked_writes | forced) - shown)
         table = self.table
         arrow = "↓" if table.sort_reverse else "↑"
         search = f" · search “{table.search}”" if table.search else ""
+        hidden_text = f" ({hidden} hidden)" if hidden else ""
         self.query_one("#summary", Static).update(
             f"{len(self.plan.rows)} rows: {counts[Action.UPSERT]} write, {counts[Action.CLEAR]} clear, "
-            f"{counts[Action.SKIP]} skip · ticked {len(ticked_writes)}+{len(forced)} forced · "
-            f"{FILTERS[table.filter_name][0]}: {table.shown_count}"
+            f"{counts[Action.SKIP]} skip · ticked {len(ticked_writes)}+{len(forced)} forced{hidden_text} · "
+            f"{filter_label(table.filter_name)}: {table.shown_count}"
             f"{search} · sort {COLUMN_LABELS[table.sort_column]} {arrow}")
+        self.query_one("#counter", Static).update(table.position_text())
 
     def _selection(self) -> tuple[set[str], set[str]]:
         """(ticked planned writes, ticked skipped rows to force)."""
-        assert self.plan is not None
         rows = self.table.plan_rows
-        writes = {k for k in self.ticked if rows[k].writes}
-        return writes, self.ticked - writes
+        writes = {k for k in self.ticked if k in rows and rows[k].writes}
+        return writes, {k for k in self.ticked if k in rows} - writes
 
     # --- actions --------------------------------------------------------------------------------------
 
@@ -161,8 +208,23 @@ class DiffScreen(Screen[bool]):
 
     def action_next_filter(self) -> None:
         table = self.table
-        table.filter_name = FILTER_ORDER[(FILTER_ORDER.index(table.filter_name) + 1) % len(FILTER_ORDER)]
+        current = table.filter_name if table.filter_name in FILTER_ORDER else FILTER_ORDER[-1]
+        table.filter_name = FILTER_ORDER[(FILTER_ORDER.index(current) + 1) % len(FILTER_ORDER)]
         table.rebuild()
+
+    def action_pick_reason(self) -> None:
+        assert self.plan is not None
+        counts: dict[str, int] = {}
+        for row in self.plan.rows:
+            counts[row.reason.value] = counts.get(row.reason.value, 0) + 1
+        choices = [(f"{reason}  ({n} row{'s' if n > 1 else ''})", reason) for reason, n in sorted(counts.items())]
+
+        def chosen(reason: str | None) -> None:
+            if reason:
+                self.table.filter_name = REASON_FILTER + reason
+                self.table.rebuild()
+
+        self.app.push_screen(PickModal("Show only the rows with this reason", choices), chosen)
 
     def action_next_sort(self) -> None:
         self.table.sort_by(self.table.next_sort_column(), reverse=False)
@@ -187,13 +249,17 @@ class DiffScreen(Screen[bool]):
 
     def action_back(self) -> None:
         search = self.query_one("#search", Input)
-        if search.display:
+        if search.display or self.table.search:
             search.value = ""  # Input.Changed clears the filter
             search.display = False
             self.table.search = ""
             self.table.rebuild()
             self.table.focus()
             return
+        self.action_leave()
+
+    def action_leave(self) -> None:
+        self.workers.cancel_group(self, "plan")
         self.dismiss(self.wrote)
 
     @on(PlanTable.RowSelected)
@@ -217,42 +283,100 @@ class DiffScreen(Screen[bool]):
             self._set_tick(row, False)
         elif row.writes:
             self._set_tick(row, True)
-        elif not row.forceable:
-            self.notify(f"Cannot force “{row.title}”: {why_not_forceable(row)}.", title="Not forceable",
+        elif (blocker := force_blocker(row, self.plan)) is not None:
+            self.notify(f"Cannot force “{row.title}”: {blocker}.", title="Not forceable",
                         severity="warning", markup=False)
-        elif row.reason is Reason.NEAR_COMPLETE:
-            self.app.push_screen(ConfirmModal(self._near_complete_question(row), title="Force a near-complete item?",
-                                              yes="Force it"),
+        elif (question := self._force_question(row)) is not None:
+            self.app.push_screen(ConfirmModal(question, title="Force this row?", yes="Force it"),
                                  lambda yes: self._set_tick(row, True) if yes else None)
         else:
             self._set_tick(row, True)
 
-    def _near_complete_question(self, row: PlanRow) -> str:
+    def _force_question(self, row: PlanRow) -> str | None:
+        """The question to ask before forcing `row`, or None when forcing it overrides nothing."""
         assert self.plan is not None
-        pct = percent(row.source_ms, row.duration_ms)
-        where = f"{pct}%" if pct is not None else format_ms(row.source_ms)
-        return (f"“{row.title}” is {where} through on the source, past the cap of "
-                f"{self.plan.effective_max_percent:g}%, so the plan skipped it as nearly finished.\n\n"
-                f"Forcing it will put a resume point at {where} ({format_ms(row.source_ms)}) on "
-                f"'{self.plan.destination.name}'; Continue Watching there will show it.")
+        dst = self.plan.destination.name
+        if row.reason is Reason.NEAR_COMPLETE:
+            pct = percent(row.source_ms, row.duration_ms)
+            where = f"{pct}%" if pct is not None else format_ms(row.source_ms)
+            return (f"“{row.title}” is {where} through on the source, past the cap of "
+                    f"{self.plan.effective_max_percent:g}%, so the plan skipped it as nearly finished.\n\n"
+                    f"Forcing it will put a resume point at {where} ({format_ms(row.source_ms)}) on "
+                    f"'{dst}'; Continue Watching there will show it.")
+        risk = force_risk(row)
+        if risk is None:
+            return None
+        return (f"“{row.title}”: {risk}.\n\nForcing it writes the source position {format_ms(row.source_ms)} "
+                f"to '{dst}' anyway.")
 
     def _set_tick(self, row: PlanRow, ticked: bool) -> None:
         (self.ticked.add if ticked else self.ticked.discard)(row.key)
         self.table.redraw_row(row.key)
         self.update_summary()
 
+    def _retick(self, keys: set[str], ticked: bool) -> None:
+        (self.ticked.update if ticked else self.ticked.difference_update)(keys)
+        for key in keys:
+            self.table.redraw_row(key)
+        self.update_summary()
+
+    def action_tick_all(self) -> None:
+        rows = self.table.plan_rows
+        self._retick({k for k in self.table.visible_keys() if rows[k].writes}, True)
+
+    def action_tick_none(self) -> None:
+        self._retick(self.table.visible_keys() & self.ticked, False)
+
+    def action_tick_invert(self) -> None:
+        rows = self.table.plan_rows
+        shown = self.table.visible_keys()
+        flip_on = {k for k in shown if rows[k].writes and k not in self.ticked}
+        self._retick(shown & self.ticked, False)
+        self._retick(flip_on, True)
+
     def action_apply(self) -> None:
         from cwtui.ui.screens.apply import ApplyScreen
 
         if self.plan is None or self.sync is None:
             return
-        only, force = self._selection()
+        writes, force = self._selection()
+        shown = self.table.visible_keys()
+        hidden = len((writes | force) - shown)
+        only, force = writes & shown, force & shown
         if not only and not force:
-            self.notify("Nothing is ticked: tick rows with space first.", title="Apply", severity="warning")
+            more = f" ({hidden} ticked rows are hidden by the filter or search)" if hidden else ""
+            self.notify(f"Nothing ticked is shown: tick rows with space first{more}.", title="Apply",
+                        severity="warning", markup=False)
             return
-        self.app.push_screen(ApplyScreen(self.plan, self.sync, only=only, force=force), self._after_apply)
+        self.app.push_screen(ApplyScreen(self.plan, self.sync, only=only, force=force, hidden=hidden,
+                                         hidden_by=self._hidden_by()), self._after_apply)
+
+    def _hidden_by(self) -> str:
+        table = self.table
+        parts = []
+        if table.search:
+            parts.append("the search")
+        if table.filter_name != "all":
+            parts.append(f"the filter ({filter_label(table.filter_name)})")
+        return " and ".join(parts) or "the filter"
 
     def _after_apply(self, wrote: bool | None) -> None:
         if wrote:
             self.wrote = True
-            self.run_plan()  # show what the servers hold now
+        self.run_plan()  # show what the servers hold now; ticks, filter, search and cursor are kept
+
+
+def settings_line(plan: Plan) -> str:
+    """Every progress setting that differs from the defaults, the cap and the server rules, for the header."""
+    defaults = ProgressSettings()
+    changed = []
+    for name in ProgressSettings.__dataclass_fields__:
+        value, default = getattr(plan.settings, name), getattr(defaults, name)
+        if value != default:
+            shown = ", ".join(value) if isinstance(value, tuple) else (
+                ("on" if value else "off") if isinstance(value, bool) else f"{value:g}")
+            changed.append(f"{name} {shown}")
+    cap = f"{plan.effective_max_percent:g}%" if plan.effective_max_percent else "none"
+    rules = f"dest. MaxResumePct {plan.rules.max_resume_pct:g}%" if plan.rules else "server rules off"
+    settings = "settings: " + ("; ".join(changed) if changed else "defaults")
+    return f"cap {cap}, {rules} · {settings}"

@@ -12,9 +12,11 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from cwtui.core.config_model import Config, ServerEntry
-from cwtui.core.errors import CwtuiError
-from cwtui.core.journal import RunRecord
+from cwtui.core.errors import AuthError, CwtuiError
+from cwtui.core.journal import RunSummary
+from cwtui.ui.errors import explain
 from cwtui.ui.screens.modals import ConfirmModal, ErrorModal
+from cwtui.ui.widgets.key_table import KeyTable
 
 NO_SERVERS = "No servers yet. Press s to log in to a Jellyfin server; add two, then press p to pair them."
 NO_PAIRS = "No pairs yet. Press p to sync one server's resume positions to another."
@@ -33,8 +35,12 @@ class HomeScreen(Screen):
                 "again)", id="cwtui.home.open"),
         Binding("x", "delete", "Delete", tooltip="Delete the selected server or pair (asks first)",
                 id="cwtui.home.delete"),
-        Binding("g", "refresh", "Recheck", tooltip="Reload the config and check the servers again",
+        Binding("h", "runs", "Runs", tooltip="Every run in the journal: open, undo, resume an undo",
+                id="cwtui.home.runs"),
+        Binding("r", "refresh", "Recheck", tooltip="Reload the config and check the servers again",
                 id="cwtui.home.refresh"),
+        Binding("q", "app.quit", "Quit", show=False, tooltip="Quit cwtui (asks first while a run writes)",
+                id="cwtui.home.quit"),
     ]
 
     def __init__(self) -> None:
@@ -45,10 +51,10 @@ class HomeScreen(Screen):
         yield Header(show_clock=False)
         yield Static("Servers", classes="section-title")
         yield Static(NO_SERVERS, id="no-servers", classes="hint", markup=False)
-        yield DataTable(id="servers", cursor_type="row", classes="home-table")
+        yield KeyTable(id="servers", cursor_type="row", classes="home-table")
         yield Static("Pairs", classes="section-title")
         yield Static(NO_PAIRS, id="no-pairs", classes="hint", markup=False)
-        yield DataTable(id="pairs", cursor_type="row", classes="home-table")
+        yield KeyTable(id="pairs", cursor_type="row", classes="home-table")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -94,9 +100,9 @@ class HomeScreen(Screen):
         self.query_one("#no-pairs").display = not self.config.pairs
         table.display = bool(self.config.pairs)
 
-    def _last_runs(self) -> dict[str, RunRecord]:
+    def _last_runs(self) -> dict[str, RunSummary]:
         try:
-            return {record.pair: record for record in self.app.journal.runs()}
+            return {record.pair: record for record in self.app.journal.list_runs()}
         except CwtuiError as exc:
             self.notify(str(exc), title="Journal", severity="warning", markup=False)
             return {}
@@ -115,8 +121,12 @@ class HomeScreen(Screen):
             return
         try:
             info = await client.public_info()
+            await client.me()  # the saved token, not only the address: a rejected token is not "ok"
+        except AuthError:
+            self._set_status(entry.name, Text(f"✗ {entry.name}: token rejected; press enter here to log in again",
+                                              style="bold red"))
         except CwtuiError as exc:
-            self._set_status(entry.name, Text(f"✗ {exc}", style="red"))
+            self._set_status(entry.name, Text(f"✗ {explain(exc, self.app, entry.name)}", style="red"))
         else:
             note = "writes ok" if info.writable else "read-only (< 10.9)"
             style = "green" if info.writable else "yellow"
@@ -127,7 +137,7 @@ class HomeScreen(Screen):
     def _set_status(self, name: str, text: Text) -> None:
         table = self.query_one("#servers", DataTable)
         if name in table.rows:
-            text.truncate(60, overflow="ellipsis")
+            text.truncate(70, overflow="ellipsis")
             table.update_cell(name, "status", text, update_width=True)
 
     # --- selection ------------------------------------------------------------------------------------
@@ -199,6 +209,11 @@ class HomeScreen(Screen):
     def action_refresh(self) -> None:
         self.reload()
 
+    def action_runs(self) -> None:
+        from cwtui.ui.screens.runs import RunsScreen
+
+        self.app.push_screen(RunsScreen(), lambda _: self.reload())
+
     def action_delete(self) -> None:
         kind = self._focused_kind()
         name = self._selected(f"#{kind}")
@@ -238,11 +253,13 @@ def _tls_cell(entry: ServerEntry) -> Text:
     return Text("verified" + (" (own CA)" if entry.ca_bundle else ""), style="green")
 
 
-def _describe_run(record: RunRecord | None) -> str:
+def _describe_run(record: RunSummary | None) -> str:
     if record is None:
         return "never"
     when = record.started_at[:16].replace("T", " ")
     summary = record.summary or {}
-    counts = ", ".join(f"{n} {status}" for status, n in summary.items() if n) or "nothing to do"
+    dry = record.kind == "dry_run"
+    counts = ", ".join(f"{n} {'would write' if dry and status == 'applied' else status}"
+                       for status, n in summary.items() if n) or "nothing to do"
     state = "cancelled" if record.cancelled else ("incomplete" if not record.complete else counts)
-    return f"{when} UTC {record.kind}: {state}"
+    return f"{when} UTC {record.kind.replace('_', ' ')}: {state}"

@@ -6,7 +6,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Static
+from textual.widgets import Button, OptionList, Static
+from textual.widgets.option_list import Option
 
 
 class ErrorModal(ModalScreen[None]):
@@ -43,6 +44,8 @@ class ConfirmModal(ModalScreen[bool]):
         Binding("escape", "answer(False)", "No", id="cwtui.modal.no"),
         Binding("y", "answer(True)", "Yes", id="cwtui.modal.yes"),
         Binding("n", "answer(False)", "No", show=False),
+        Binding("left,up", "app.focus_previous", "Previous button", show=False),
+        Binding("right,down", "app.focus_next", "Next button", show=False),
     ]
 
     def __init__(self, question: str, *, title: str = "Are you sure?", yes: str = "Yes", no: str = "No") -> None:
@@ -95,7 +98,7 @@ class DetailModal(ModalScreen[None]):
     """Everything known about one row, as plain text (titles and server values are never markup)."""
 
     BINDINGS = [Binding("escape", "close", "Close", id="cwtui.detail.close"),
-                Binding("enter", "close", "Close", show=False)]
+                Binding("enter,q", "close", "Close", show=False)]
 
     def __init__(self, title: str, body: str) -> None:
         super().__init__(classes="dialog-screen")
@@ -104,8 +107,33 @@ class DetailModal(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog detail-dialog"):
             yield Static(self.title_text, classes="dialog-title", markup=False)
-            with VerticalScroll():
+            with VerticalScroll(id="detail-scroll"):
                 yield Static(self.body, id="detail-body", markup=False)
+            yield Static("↑/↓ PgUp/PgDn scroll · escape closes", classes="hint", markup=False)
+
+    def on_mount(self) -> None:
+        self.query_one("#detail-scroll").focus()  # so the arrow keys scroll a body taller than the terminal
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class PickModal(ModalScreen[str | None]):
+    """Pick one of a few choices (label, value) with the arrows and enter; escape picks nothing."""
+
+    BINDINGS = [Binding("escape,q", "close", "Close", id="cwtui.pick.close")]
+
+    def __init__(self, title: str, choices: list[tuple[str, str]]) -> None:
+        super().__init__(classes="dialog-screen")
+        self.title_text, self.choices = title, choices
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog pick-dialog"):
+            yield Static(self.title_text, classes="dialog-title", markup=False)
+            yield OptionList(*(Option(label, id=value) for label, value in self.choices), id="choices")
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -10,6 +10,21 @@ from rich.text import Text
 from cwtui.core.models import Action, Plan, PlanRow, Reason, UserData, format_ms
 
 UNRESOLVED_REASONS = (Reason.UNRESOLVED, Reason.AMBIGUOUS)
+SHORT_REASONS = {  # at most 12 characters: the reason column of an 80-column diff
+    Reason.BELOW_MIN_SECONDS: "too early", Reason.SHORT_ITEM: "short item", Reason.BELOW_MIN_PERCENT: "below min %",
+    Reason.NEAR_COMPLETE: "near end", Reason.ALREADY_WATCHED: "watched", Reason.DESTINATION_MISSING: "no dest item",
+    Reason.IN_SYNC: "in sync", Reason.WITHIN_DELTA: "within delta", Reason.DESTINATION_NEWER: "dest newer",
+    Reason.SOURCE_AHEAD: "src ahead", Reason.SOURCE_NEWER: "src newer", Reason.NO_TIMESTAMPS: "no times",
+    Reason.EXPLICIT_ZERO: "src reset", Reason.ABSENT_ON_SOURCE: "gone on src", Reason.ADD_DISABLED: "add off",
+    Reason.REMOVE_DISABLED: "remove off",
+}
+SYMBOLS = ("Symbols: ☑/☐ ticked or not · → write: the position is copied · ✗ clear: the destination's position is "
+           "removed · ! force: a skipped row you ticked · · skip / - off: nothing is written · ? unresolved or "
+           "ambiguous: no single destination item · ✓ after a position: marked played · — no value")
+
+
+def short_reason(reason: Reason) -> str:
+    return SHORT_REASONS.get(reason, reason.value[:12])
 
 
 class Cell(Text):
@@ -103,6 +118,8 @@ def cells_for(row: PlanRow, ticked: bool, columns: tuple[str, ...]) -> list[Cell
             out.append(cell(word, word, style))
         elif key == "reason":
             out.append(cell(row.reason.value, row.reason.value, dim))
+        elif key == "reason_short":
+            out.append(cell(short_reason(row.reason), row.reason.value, dim))
     return out
 
 
@@ -128,6 +145,7 @@ def describe_row(row: PlanRow, ticked: bool, plan: Plan | None = None) -> str:
     dst_name = plan.destination.name if plan else "destination"
     lines = [f"Will do:  {word}   (planned: {row.action.value}, reason: {row.reason.value})",
              f"Rule:     {row.rule or '—'}",
+             f"Matched:  {row.matched_by or '—'}",
              f"Kind:     {row.kind.value}" + (f", {row.series} season {row.season} episode {row.episode}"
                                                 if row.series else ""),
              f"Row key:  {row.key}", ""]
@@ -137,10 +155,41 @@ def describe_row(row: PlanRow, ticked: bool, plan: Plan | None = None) -> str:
                          (row.source_item_id,) if row.source_item_id else ())
     lines.append("")
     lines += _side_lines(f"Destination ({dst_name})", row.destination, dst_runtime, row.destination_item_ids)
+    if row.reason is Reason.AMBIGUOUS:
+        lines += ["", "Ambiguous: the destination item these ids lead to disagrees on another id, so cwtui cannot "
+                  f"tell which item is the same title. {row.matched_by}"]
     if row.action is Action.SKIP:
+        blocker = force_blocker(row, plan)
         lines.append("")
-        lines.append("Can be forced with space." if row.forceable else f"Cannot be forced: {why_not_forceable(row)}")
+        lines.append("Can be forced with space." if blocker is None else f"Cannot be forced: {blocker}.")
+    lines += ["", SYMBOLS]
     return "\n".join(lines)
+
+
+def force_blocker(row: PlanRow, plan: Plan | None) -> str | None:
+    """Why ticking this skipped row could not write anything, or None when a force can write it."""
+    if not row.forceable:
+        return why_not_forceable(row)
+    if row.reason is Reason.IN_SYNC:
+        return "the destination already has this position, so a write would change nothing"
+    if row.reason is Reason.ALREADY_WATCHED and not (plan and plan.settings.replay_watched):
+        return ("the destination marks it played and replay_watched is off, so the live check before the write "
+                "would skip it")
+    return None
+
+
+def force_risk(row: PlanRow) -> str | None:
+    """What a force of this row would override on the destination, in words, or None when nothing is at risk."""
+    s, d = row.source, row.destination
+    if d is not None and s is not None and d.position_ticks > s.position_ticks:
+        return (f"the destination is further along ({format_ms(d.position_ms)}) than the source "
+                f"({format_ms(s.position_ms)}): forcing moves its position backwards")
+    if d is not None and d.last_played and (s is None or s.last_played is None or d.last_played > s.last_played):
+        return ("the destination was played more recently than the source: forcing overrides newer "
+                "destination state")
+    if row.reason is Reason.DESTINATION_NEWER:
+        return "the plan found the destination newer: forcing overrides it"
+    return None
 
 
 def why_not_forceable(row: PlanRow) -> str:

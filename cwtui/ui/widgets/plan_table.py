@@ -9,6 +9,7 @@ from textual.message import Message
 from textual.widgets import DataTable
 
 from cwtui.core.models import Action, PlanRow, Reason
+from cwtui.ui.widgets.key_table import KeyTable
 from cwtui.ui.widgets.plan_format import UNRESOLVED_REASONS, cells_for
 
 FIRST_CHUNK = 200
@@ -23,20 +24,39 @@ FILTERS: dict[str, tuple[str, Callable[[PlanRow], bool]]] = {
     "all": ("all", lambda r: True),
 }
 FILTER_ORDER = tuple(FILTERS)
+REASON_FILTER = "reason:"
+"""A filter name that starts with this keeps the rows of one reason (the picker, `F`)."""
+
+
+def filter_label(name: str) -> str:
+    """The words for a filter in the summary line."""
+    if name.startswith(REASON_FILTER):
+        return f"reason {name[len(REASON_FILTER):]}"
+    return FILTERS[name][0]
+
+
+def filter_keeps(name: str) -> Callable[[PlanRow], bool]:
+    if name.startswith(REASON_FILTER):
+        reason = name[len(REASON_FILTER):]
+        return lambda r: r.reason.value == reason
+    return FILTERS[name][1]
 
 COLUMN_LABELS = {
     "tick": "✓", "title": "Title", "source": "Source", "destination": "Destination", "diff": "Diff",
     "src_played": "Source played", "dst_played": "Dest. played", "action": "Will do", "reason": "Reason",
+    "reason_short": "Reason",
 }
 COLUMN_WIDTHS = {"tick": 1, "source": 13, "destination": 13, "diff": 9, "src_played": 16, "dst_played": 16,
-                 "action": 14, "reason": 19}
+                 "action": 14, "reason": 19, "reason_short": 12}
 LAYOUTS = (  # (least width, columns): what does not fit is in the detail pane (enter)
     (170, ("tick", "title", "source", "destination", "diff", "src_played", "dst_played", "action", "reason")),
     (130, ("tick", "title", "source", "destination", "diff", "action", "reason")),
-    (96, ("tick", "title", "source", "destination", "diff", "action")),
-    (0, ("tick", "title", "source", "destination", "action")),
+    (96, ("tick", "title", "source", "destination", "action", "reason")),
+    # at 80 columns the tick is dropped (the Will do word says ticked or "- off") so a short reason still fits
+    (0, ("title", "source", "destination", "action", "reason_short")),
 )
-SORTABLE = ("title", "source", "destination", "diff", "src_played", "dst_played", "action", "reason", "tick")
+SORTABLE = ("title", "source", "destination", "diff", "src_played", "dst_played", "action", "reason", "reason_short",
+            "tick")
 """What `o` cycles through (the columns not shown are skipped)."""
 
 
@@ -44,7 +64,7 @@ def columns_for(width: int) -> tuple[str, ...]:
     return next(cols for least, cols in LAYOUTS if width >= least)
 
 
-class PlanTable(DataTable):
+class PlanTable(KeyTable):
     """One row per PlanRow, keyed by PlanRow.key. The screen owns what is ticked; this draws it."""
 
     @dataclass
@@ -79,7 +99,7 @@ class PlanTable(DataTable):
         self.rebuild()
 
     def visible_rows(self) -> list[PlanRow]:
-        keep = FILTERS[self.filter_name][1]
+        keep = filter_keeps(self.filter_name)
         needle = self.search.casefold()
         rows = [r for r in self.plan_rows.values() if keep(r) and (not needle or needle in r.title.casefold())]
         column = self.sort_column
@@ -106,6 +126,18 @@ class PlanTable(DataTable):
         if keep_key is not None and keep_key in self.rows:
             self.move_cursor(row=self.get_row_index(keep_key), animate=False)
         self.post_message(self.ViewChanged(len(rows), len(self.plan_rows)))
+
+    def visible_keys(self) -> set[str]:
+        """Keys of every row the filter and search let through (loaded into the table yet or not)."""
+        keep = filter_keeps(self.filter_name)
+        needle = self.search.casefold()
+        return {k for k, r in self.plan_rows.items() if keep(r) and (not needle or needle in r.title.casefold())}
+
+    def position_text(self) -> str:
+        """The row counter: cursor row / rows shown ("12 / 548")."""
+        if not self.shown_count:
+            return "0 / 0"
+        return f"{min(self.cursor_row + 1, self.shown_count)} / {self.shown_count}"
 
     def _add_more(self, generation: int, rest: list[PlanRow]) -> None:
         if generation != self._generation:

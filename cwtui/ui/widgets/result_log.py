@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import DataTable
 
 from cwtui.core.models import ItemResult, Status, format_ms
+from cwtui.ui.widgets.key_table import KeyTable
 
 STATUS_LOOK = {
     Status.APPLIED: ("✓ applied", "green"),
@@ -16,18 +16,24 @@ STATUS_LOOK = {
 }
 
 
+def status_word(status: Status, dry_run: bool) -> str:
+    """How a status reads: a dry run's applied items "would write", never "applied"."""
+    return "would write" if dry_run and status is Status.APPLIED else status.value
+
+
 def status_text(result: ItemResult) -> Text:
     word, style = STATUS_LOOK[result.status]
     if result.dry_run and result.status is Status.APPLIED:
-        word = "✓ would apply"
+        word = "✓ would write"
     return Text(word, style=style, no_wrap=True)
 
 
-class ResultLog(DataTable):
+class ResultLog(KeyTable):
     """One row per ItemResult (keyed by row key and destination item), in the order they arrive."""
 
-    COLUMNS = (("Status", "status", 14), ("Reason", "reason", 18), ("Before → after", "change", 17),
-               ("Title", "title", None), ("Detail", "detail", None))
+    COLUMNS = (("Status", "status", 13), ("Reason", "reason", 18), ("Before → after", "change", 17),
+               ("Title", "title", 24), ("Detail", "detail", None))
+    """Status and reason first, so an 80-column terminal always shows them."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row")

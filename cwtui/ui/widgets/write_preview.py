@@ -1,0 +1,45 @@
+"""WritePreview: every write a run will make, listed before it starts (item, version, before -> after, where)."""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from cwtui.core.apply import WriteTask
+from cwtui.core.models import Action, format_ms
+from cwtui.ui.widgets.key_table import KeyTable
+
+
+def preview_change(task: WriteTask) -> str:
+    """Before -> after as the plan read it; a second version's state was not read by the plan, so it shows "?"."""
+    row = task.row
+    first = row.destination_item_ids[:1] == (task.item_id,)
+    before = format_ms(row.destination_ms) if first and row.destination is not None else "?"
+    after = "0:00 (cleared)" if task.action is Action.CLEAR else format_ms(task.target_ticks // 10_000)
+    return f"{before} → {after}"
+
+
+class WritePreview(KeyTable):
+    """One line per destination item the run will write, in the order the run writes them."""
+
+    COLUMNS = (("Write", "write", 8), ("Before → after", "change", 21), ("Title", "title", 26),
+               ("Version", "version", 13), ("To", "to", None))
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row")
+
+    def on_mount(self) -> None:
+        for label, key, width in self.COLUMNS:
+            self.add_column(label, key=key, width=width)
+
+    def show(self, tasks: list[WriteTask], destination: str) -> None:
+        self.clear()
+        versions: dict[str, int] = {}
+        for task in tasks:
+            versions[task.row.key] = versions.get(task.row.key, 0) + 1
+        for task in tasks:
+            word = "clear" if task.action is Action.CLEAR else ("force" if task.forced else "set")
+            count = len(task.row.destination_item_ids)
+            index = task.row.destination_item_ids.index(task.item_id) + 1
+            version = task.item_id[:8] + (f" {index}/{count}" if count > 1 else "")
+            self.add_row(Text(word), Text(preview_change(task)), Text(task.row.title), Text(version),
+                         Text(destination), key=str(task.seq))
