@@ -2,27 +2,119 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 import pytest
 
+from cwtui.ui.app import CwtuiApp, run_tui
+from cwtui.ui.screens.apply import ApplyScreen
 from cwtui.ui.screens.diff import DiffScreen
 from cwtui.ui.screens.home import HomeScreen
+from cwtui.ui.screens.modals import ConfirmModal
+from cwtui.ui.widgets.result_log import ResultLog
 
 from .conftest import settle
+from .test_apply import open_apply, start_live
 
 pytestmark = pytest.mark.anyio
 
 
-async def test_escape_while_planning_against_a_slow_server_does_not_crash(make_world):
+async def wait_until(pilot, condition, what: str, rounds: int = 500) -> None:
+    """Let the app run until `condition()` holds (bounded); the emulator's latency makes the gap real."""
+    for _ in range(rounds):
+        if condition():
+            return
+        await pilot.pause(0.01)
+    raise AssertionError(f"never happened: {what}")
+
+
+@pytest.mark.parametrize("attempt", range(5))
+async def test_escape_while_planning_against_a_slow_server_does_not_crash(make_world, attempt):
     world = make_world()
-    world.emulators[1].faults.latency_ms = 300
+    world.emulators[1].faults.latency_ms = 100 + 40 * attempt  # leave at a different stage of the plan each time
     app = world.app(open_pair="home-to-cabin")
     async with app.run_test(size=(100, 30)) as pilot:
-        for _ in range(200):
-            await pilot.pause()
-            if isinstance(app.screen, DiffScreen) and app.screen.planning:
-                break
-        assert isinstance(app.screen, DiffScreen) and app.screen.planning
+        await wait_until(pilot, lambda: isinstance(app.screen, DiffScreen) and app.screen.planning, "planning")
         await pilot.press("escape")
         await settle(app, pilot)
         assert isinstance(app.screen, HomeScreen)
-    assert app.return_code in (0, None)
+        world.emulators[1].faults.latency_ms = 0
+        await pilot.press("tab", "enter")  # and the pair still opens and plans afterwards
+        await settle(app, pilot)
+        assert isinstance(app.screen, DiffScreen) and app.screen.plan is not None
+
+
+async def test_escape_while_a_request_hangs_does_not_crash(make_world):
+    world = make_world()
+    world.emulators[1].faults.hang_next(count=5, seconds=2)
+    app = world.app(open_pair="home-to-cabin")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: isinstance(app.screen, DiffScreen) and app.screen.planning, "planning")
+        await pilot.press("q")
+        await settle(app, pilot)
+        assert isinstance(app.screen, HomeScreen)
+
+
+async def test_ctrl_q_during_a_live_apply_asks_and_explains_cancel(make_world):
+    world = make_world(extras=100)
+    app = world.app(open_pair="home-to-cabin")
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_apply(world, app, pilot)
+        world.emulators[1].faults.latency_ms = 50  # 104 writes take seconds: long enough to answer twice
+        await start_live(app, pilot, screen)
+        await wait_until(pilot, lambda: screen.applying and screen.query_one(ResultLog).results, "first results")
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmModal)
+        question = str(app.screen.query_one("#question").render())
+        assert "c on the run screen" in question and "journal stays consistent" in question
+        await pilot.press("n")  # keep running: nothing changes
+        await pilot.pause()
+        assert app.screen is screen and screen.applying and app.is_running
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        await pilot.press("y")  # cancel cleanly and quit once the writes in flight finish
+        await wait_until(pilot, lambda: not app.is_running, "the app to quit after the run stopped", rounds=2000)
+    world.emulators[1].faults.latency_ms = 0
+    record = world.journal.load(screen.shown_run or world.journal.run_ids()[-1])
+    assert record.complete and record.cancelled  # the journal has its end line: consistent
+
+
+async def test_ctrl_q_with_no_run_going_quits_at_once(make_world):
+    world = make_world()
+    app = world.app(open_pair="home-to-cabin")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        assert not app.is_running
+
+
+def test_the_tui_writes_the_cli_log(make_world, monkeypatch, tmp_path):
+    """run_tui (what `cwtui` with no command runs) sets up cwtui.log in the state dir; plans and errors land there."""
+    world = make_world()
+    state = tmp_path / "tui-state"
+    monkeypatch.setenv("CWTUI_STATE_DIR", str(state))
+
+    def headless_run(app: CwtuiApp) -> None:
+        async def drive() -> None:
+            app.client_factory = world.client_factory  # the emulators instead of the real network
+            async with app.run_test(size=(100, 30)) as pilot:
+                await settle(app, pilot)
+                await pilot.press("tab", "enter")
+                await settle(app, pilot)
+                assert isinstance(app.screen, DiffScreen) and app.screen.plan is not None
+
+        asyncio.run(drive())
+
+    monkeypatch.setattr(CwtuiApp, "run", headless_run)
+    try:
+        run_tui(world.config_file.path)
+    finally:
+        for handler in logging.getLogger("cwtui").handlers:
+            handler.flush()
+    text = (state / "cwtui.log").read_text()
+    assert "tui started" in text and "plan home-to-cabin" in text and "tui ended" in text
+    token = world.config.servers["cabin"].token
+    assert token not in text
