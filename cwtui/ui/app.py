@@ -32,6 +32,11 @@ class CwtuiApp(App[None]):
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", id="cwtui.quit", priority=True),
         Binding("question_mark", "help", "Help", key_display="?", id="cwtui.help"),
+        # Priority, so focus moves the moment Tab is read: as an ordinary binding Tab waits to bubble up from the
+        # focused field, and keys typed right after it (a paste, a laggy link) land in the old field.
+        Binding("tab", "app.focus_next", "Next field", show=False, priority=True, id="cwtui.focus_next"),
+        Binding("shift+tab", "app.focus_previous", "Previous field", show=False, priority=True,
+                id="cwtui.focus_previous"),
     ]
 
     def __init__(self, config_file: ConfigFile, journal: Journal, client_factory: ClientFactory = default_client_factory,

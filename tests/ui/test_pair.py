@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from textual.widgets import Input, Select, SelectionList, Switch
+from textual.widgets import Checkbox, Input, Select, SelectionList
 
 from cwtui.ui.screens.home import HomeScreen
 from cwtui.ui.screens.pair import PairScreen
@@ -38,7 +38,7 @@ async def test_create_a_pair_with_settings_and_a_library(make_world):
         libraries = screen.query_one("#libraries", SelectionList)
         assert [libraries.get_option_at_index(i).value for i in range(libraries.option_count)] == ["Movies", "Shows"]
         libraries.select("Shows")
-        screen.query_one("#remove", Switch).value = True
+        screen.query_one("#remove", Checkbox).value = True
         screen.query_one("#min_seconds", Input).value = "120"
         await pilot.press("ctrl+s")
         await settle(app, pilot)

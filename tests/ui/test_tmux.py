@@ -63,9 +63,7 @@ def test_demo_in_tmux_plans_dry_runs_and_cleans_up(tmux_demo):
     _tmux("send-keys", "-t", SESSION, "f", "f", "f", "f")  # back round to "will change"
 
     _tmux("send-keys", "-t", SESSION, "a")
-    _wait_for("LIVE RUN")
-    _tmux("send-keys", "-t", SESSION, "d")
-    _wait_for("DRY RUN")
+    _wait_for("DRY RUN")  # the apply panel opens in dry run
     _tmux("send-keys", "-t", SESSION, "Enter")
     screen = _wait_for("finished")
     assert "active_session" in screen
@@ -73,3 +71,18 @@ def test_demo_in_tmux_plans_dry_runs_and_cleans_up(tmux_demo):
     _tmux("send-keys", "-t", SESSION, "C-q")
     _wait_for("EXITED 0")
     assert list(tmpdir.iterdir()) == []  # the demo removed its throwaway config and journal
+
+
+def test_keys_typed_in_a_burst_across_tab_land_in_their_fields(tmux_demo):
+    """A paste or a laggy link delivers name, Tab, address, … in one read: each part must reach its own field."""
+    _wait_for("Plan ready")
+    _tmux("send-keys", "-t", SESSION, "Escape")
+    _wait_for("Pairs", timeout=10)
+    _tmux("send-keys", "-t", SESSION, "s")
+    _wait_for("Add a server", timeout=10)
+    _tmux("send-keys", "-t", SESSION, "myserver", "Tab", "http://127.0.0.1:1", "Tab", "Tab", "Tab", "someone")
+    screen = _wait_for("someone", timeout=10)
+    lines = [line.strip(" █▌") for line in screen.splitlines()]
+    assert "myserver" in lines and "http://127.0.0.1:1" in lines and "someone" in lines
+    _tmux("send-keys", "-t", SESSION, "C-q")
+    _wait_for("EXITED 0")

@@ -19,12 +19,13 @@ from cwtui.ui.screens.modals import ConfirmModal, DetailModal, ErrorModal, PickM
 from cwtui.ui.widgets.plan_changes import carry_over
 from cwtui.ui.widgets.plan_format import describe_row, force_blocker, force_risk, percent
 from cwtui.ui.widgets.plan_table import COLUMN_LABELS, FILTER_ORDER, REASON_FILTER, PlanTable, filter_label
+from cwtui.ui.screens.keys_first import AppKeysFirst
 
 NEEDS_PLAN = ("apply", "next_filter", "pick_reason", "next_sort", "reverse_sort", "toggle", "details", "search",
               "tick_all", "tick_none", "tick_invert")
 
 
-class DiffScreen(Screen[bool]):
+class DiffScreen(AppKeysFirst, Screen[bool]):
     """Plans in a worker (progress in the status line), then shows every row; the apply panel opens on top."""
 
     BINDINGS = [

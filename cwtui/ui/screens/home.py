@@ -17,12 +17,13 @@ from cwtui.core.journal import RunSummary
 from cwtui.ui.errors import explain
 from cwtui.ui.screens.modals import ConfirmModal, ErrorModal
 from cwtui.ui.widgets.key_table import KeyTable
+from cwtui.ui.screens.keys_first import AppKeysFirst
 
 NO_SERVERS = "No servers yet. Press s to log in to a Jellyfin server; add two, then press p to pair them."
 NO_PAIRS = "No pairs yet. Press p to sync one server's resume positions to another."
 
 
-class HomeScreen(Screen):
+class HomeScreen(AppKeysFirst, Screen):
     """Servers and pairs. Server reachability is checked in a worker so the screen paints at once."""
 
     TITLE = "Servers and pairs"

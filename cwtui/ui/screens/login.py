@@ -20,7 +20,6 @@ from textual.widgets import (
     Header,
     Input,
     Label,
-    RadioButton,
     RadioSet,
     Select,
     Static,
@@ -30,13 +29,14 @@ from cwtui.core.config_model import NAME_RE, ServerEntry
 from cwtui.core.errors import CwtuiError
 from cwtui.core.jellyfin import JellyfinClient
 from cwtui.core.models import AuthResult, User, format_ms
-from cwtui.ui.widgets.forms import compact_form
+from cwtui.ui.widgets.forms import MarkedCheckbox, MarkedRadioButton, compact_form
+from cwtui.ui.screens.keys_first import AppKeysFirst
 
 QUICK_CONNECT_SECONDS = 600
 """Jellyfin forgets a Quick Connect request after 10 minutes."""
 
 
-class LoginScreen(Screen[bool]):
+class LoginScreen(AppKeysFirst, Screen[bool]):
     """Nothing is saved until a login succeeds, and then only the token: never the password."""
 
     BINDINGS = [
@@ -65,14 +65,14 @@ class LoginScreen(Screen[bool]):
             yield Static("", id="name-msg", classes="field-error", markup=False)
             yield Label("Server address")
             yield Input(entry.url if entry else "", id="url", placeholder="https://jellyfin.example.org")
-            yield Checkbox("Skip TLS certificate checks (insecure; only for a server you trust)",
+            yield MarkedCheckbox("Skip TLS certificate checks (insecure; only for a server you trust)",
                            entry.insecure if entry else False, id="insecure")
             yield Static("", id="server-info", markup=False)
             yield Label("How to log in")
             with RadioSet(id="method"):
-                yield RadioButton("User and password", value=True, id="m-password")
-                yield RadioButton("API key", id="m-apikey")
-                yield RadioButton("Quick Connect", id="m-qc")
+                yield MarkedRadioButton("User and password", value=True, id="m-password")
+                yield MarkedRadioButton("API key", id="m-apikey")
+                yield MarkedRadioButton("Quick Connect", id="m-qc")
             with ContentSwitcher(initial="password-pane", id="methods"):
                 with Vertical(id="password-pane"):
                     yield Input(entry.user_name if entry else "", id="user", placeholder="user name")

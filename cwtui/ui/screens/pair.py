@@ -8,13 +8,14 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.validation import Integer, Number, Regex
-from textual.widgets import Button, Footer, Header, Input, Label, Select, SelectionList, Static, Switch
+from textual.widgets import Button, Checkbox, Footer, Header, Input, Label, Select, Static
 
 from cwtui.core.config_model import NAME_RE, Config, PairEntry
 from cwtui.core.errors import CwtuiError
 from cwtui.core.models import Library, ProgressSettings, ResumeRules
 from cwtui.core.planner import effective_max_percent
-from cwtui.ui.widgets.forms import compact_form
+from cwtui.ui.widgets.forms import MarkedCheckbox, MarkedSelectionList, compact_form
+from cwtui.ui.screens.keys_first import AppKeysFirst
 
 SWITCHES = (
     ("enable", "Sync resume positions (the progress feature)"),
@@ -35,7 +36,7 @@ NUMBERS = (  # key, label, validator, hint
 )
 
 
-class PairScreen(Screen[bool]):
+class PairScreen(AppKeysFirst, Screen[bool]):
     """Saves with ConfigFile.save_pair, which keeps the user's comments and the keys they wrote by hand."""
 
     BINDINGS = [
@@ -69,9 +70,7 @@ class PairScreen(Screen[bool]):
                 yield Label("Destination", classes="field-label")
                 yield Select([], id="destination", prompt="copy positions to")
             for key, label in SWITCHES:
-                with Horizontal(classes="switch-row"):
-                    yield Switch(getattr(settings, key), id=key)
-                    yield Label(label)
+                yield MarkedCheckbox(label, getattr(settings, key), id=key, classes="switch-row")
             for key, label, validator, _ in NUMBERS:
                 with Horizontal(classes="field-row"):
                     yield Label(label, classes="field-label")
@@ -79,7 +78,7 @@ class PairScreen(Screen[bool]):
                 yield Static("", id=f"{key}-msg", classes="field-error", markup=False)
             yield Static("", id="rules", markup=False)
             yield Label("Libraries on the source (none ticked: all of them)")
-            yield SelectionList[str](id="libraries")
+            yield MarkedSelectionList(id="libraries")
             yield Static("", id="libraries-msg", classes="hint", markup=False)
             yield Static("", id="error", markup=False)
             yield Button("Save", id="save", variant="primary")
@@ -114,7 +113,7 @@ class PairScreen(Screen[bool]):
         if event.input.id == "max_percent":
             self._show_rules()
 
-    @on(Switch.Changed, "#respect_server_resume_rules")
+    @on(Checkbox.Changed, "#respect_server_resume_rules")
     def _respect_changed(self) -> None:
         self._show_rules()
 
@@ -151,7 +150,7 @@ class PairScreen(Screen[bool]):
             ours = float(self.query_one("#max_percent", Input).value)
         except ValueError:
             return
-        respect = self.query_one("#respect_server_resume_rules", Switch).value
+        respect = self.query_one("#respect_server_resume_rules", Checkbox).value
         if self.rules is None:
             text = "The destination's MaxResumePct shows here once it is read."
         else:
@@ -164,7 +163,7 @@ class PairScreen(Screen[bool]):
 
     @work(exclusive=True, group="libraries", description="Reading the source's libraries")
     async def read_libraries(self, server: str) -> None:
-        libraries = self.query_one("#libraries", SelectionList)
+        libraries = self.query_one("#libraries", MarkedSelectionList)
         message = self.query_one("#libraries-msg", Static)
         client = self._client(server)
         try:
@@ -192,14 +191,14 @@ class PairScreen(Screen[bool]):
             return "Pick a source and a destination server."
         if source == destination:
             return "Source and destination are the same server entry."
-        values: dict[str, object] = {key: self.query_one(f"#{key}", Switch).value for key, _ in SWITCHES}
+        values: dict[str, object] = {key: self.query_one(f"#{key}", Checkbox).value for key, _ in SWITCHES}
         for key, label, _validator, _ in NUMBERS:
             field = self.query_one(f"#{key}", Input)
             result = field.validate(field.value)
             if result is not None and not result.is_valid:
                 return f"{label}: {'; '.join(result.failure_descriptions)}."
             values[key] = float(field.value) if key == "max_percent" else int(field.value)
-        values["libraries"] = tuple(self.query_one("#libraries", SelectionList).selected)
+        values["libraries"] = tuple(self.query_one("#libraries", MarkedSelectionList).selected)
         return PairEntry(name, str(source), str(destination), ProgressSettings(**values))  # type: ignore[arg-type]
 
     @on(Button.Pressed, "#save")

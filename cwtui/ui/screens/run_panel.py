@@ -18,6 +18,7 @@ from cwtui.core.sync import open_undo
 from cwtui.ui.errors import explain
 from cwtui.ui.screens.modals import ConfirmModal, DetailModal, ErrorModal
 from cwtui.ui.widgets.result_log import ResultLog, status_word
+from cwtui.ui.screens.keys_first import AppKeysFirst
 
 FLUSH_ITEMS = 100
 FLUSH_SECONDS = 0.1
@@ -29,7 +30,7 @@ class Cancellable(Protocol):
     def cancel(self) -> None: ...
 
 
-class RunPanel(Screen[bool]):
+class RunPanel(AppKeysFirst, Screen[bool]):
     """A screen with #progress, #totals, #results (ResultLog) and #outcome; subclasses compose them."""
 
     BINDINGS = [

@@ -12,6 +12,7 @@ from cwtui.core.errors import CwtuiError
 from cwtui.core.journal import KIND_APPLY, KIND_UNDO, RunSummary
 from cwtui.ui.screens.modals import ConfirmModal
 from cwtui.ui.widgets.key_table import KeyTable
+from cwtui.ui.screens.keys_first import AppKeysFirst
 
 
 def run_state(run: RunSummary) -> str:
@@ -48,7 +49,7 @@ def undo_target(run: RunSummary) -> str | None:
     return None
 
 
-class RunsScreen(Screen[None]):
+class RunsScreen(AppKeysFirst, Screen[None]):
     """Read with Journal.list_runs (first and last line of each file), so a long history opens at once."""
 
     TITLE = "Runs"
