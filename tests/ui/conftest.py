@@ -51,9 +51,12 @@ class Redirect(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         port = self.routes.get(request.url.host)
-        if port is not None:
-            request.url = request.url.copy_with(host="127.0.0.1", port=port)
-        return await self.inner.handle_async_request(request)
+        if port is None:
+            return await self.inner.handle_async_request(request)
+        # a copy goes out, so the request the client keeps (and names in its errors) has the configured address
+        routed = httpx.Request(request.method, request.url.copy_with(host="127.0.0.1", port=port),
+                               headers=request.headers, stream=request.stream, extensions=request.extensions)
+        return await self.inner.handle_async_request(routed)
 
     async def aclose(self) -> None:
         await self.inner.aclose()

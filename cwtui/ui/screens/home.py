@@ -16,6 +16,7 @@ from cwtui.core.errors import AuthError, CwtuiError
 from cwtui.core.journal import RunSummary
 from cwtui.ui.errors import explain
 from cwtui.ui.screens.modals import ConfirmModal, ErrorModal
+from cwtui.ui.screens.runs import run_counts
 from cwtui.ui.widgets.key_table import KeyTable
 from cwtui.ui.screens.keys_first import AppKeysFirst
 
@@ -258,9 +259,6 @@ def _describe_run(record: RunSummary | None) -> str:
     if record is None:
         return "never"
     when = record.started_at[:16].replace("T", " ")
-    summary = record.summary or {}
-    dry = record.kind == "dry_run"
-    counts = ", ".join(f"{n} {'would write' if dry and status == 'applied' else status}"
-                       for status, n in summary.items() if n) or "nothing to do"
+    counts = run_counts(record)
     state = "cancelled" if record.cancelled else ("incomplete" if not record.complete else counts)
     return f"{when} UTC {record.kind.replace('_', ' ')}: {state}"

@@ -11,7 +11,7 @@ from textual.validation import Integer, Number, Regex
 from textual.widgets import Button, Checkbox, Footer, Header, Input, Label, Select, Static
 
 from cwtui.core.config_model import NAME_RE, Config, PairEntry
-from cwtui.core.errors import CwtuiError
+from cwtui.core.errors import CwtuiError, DestinationTooOld
 from cwtui.core.models import Library, ProgressSettings, ResumeRules
 from cwtui.core.planner import effective_max_percent
 from cwtui.ui.widgets.forms import MarkedCheckbox, MarkedSelectionList, compact_form
@@ -77,6 +77,7 @@ class PairScreen(AppKeysFirst, Screen[bool]):
                     yield Input(f"{getattr(settings, key):g}", id=key, validators=[validator])
                 yield Static("", id=f"{key}-msg", classes="field-error", markup=False)
             yield Static("", id="rules", markup=False)
+            yield Static("", id="dest-warning", markup=False)
             yield Label("Libraries on the source (none ticked: all of them)")
             yield MarkedSelectionList(id="libraries")
             yield Static("", id="libraries-msg", classes="hint", markup=False)
@@ -136,7 +137,13 @@ class PairScreen(AppKeysFirst, Screen[bool]):
     async def read_rules(self, server: str) -> None:
         client = self._client(server)
         self.query_one("#rules", Static).update("Reading the destination's resume rules…")
+        warning = self.query_one("#dest-warning", Static)
+        warning.update("")
         try:
+            info = await client.public_info()
+            if not info.writable:
+                warning.update(f"⚠ {DestinationTooOld(info.name, info.version).message}: Jellyfin 10.9 or newer is needed "
+                               "to write positions, so this pair can only make plans and dry runs.")
             self.rules = await client.resume_rules()
         except CwtuiError as exc:
             self.query_one("#rules", Static).update(f"The destination's resume rules cannot be read: {exc}")

@@ -9,7 +9,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from cwtui.core.errors import CwtuiError
-from cwtui.core.journal import KIND_APPLY, KIND_UNDO, RunSummary
+from cwtui.core.journal import KIND_APPLY, KIND_DRY_RUN, KIND_UNDO, RunSummary
 from cwtui.ui.screens.modals import ConfirmModal
 from cwtui.ui.widgets.key_table import KeyTable
 from cwtui.ui.screens.keys_first import AppKeysFirst
@@ -34,7 +34,9 @@ def run_state(run: RunSummary) -> str:
 
 
 def run_counts(run: RunSummary) -> str:
-    counts = ", ".join(f"{n} {status}" for status, n in (run.summary or {}).items() if n)
+    dry = run.kind == KIND_DRY_RUN
+    counts = ", ".join(f"{n} {'would write' if dry and status == 'applied' else status}"
+                       for status, n in (run.summary or {}).items() if n)
     return counts or ("—" if run.summary is None else "nothing to do")
 
 

@@ -1,0 +1,123 @@
+"""Truthful words and numbers in the TUI: the token is checked, errors name the server and the TUI's fix, counts
+say what they count, a dry run "would write", the header shows changed settings, the detail explains itself, and
+a destination that cannot take writes is flagged when the pair is made."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import DataTable, Select
+
+from cwtui.core.config_model import ServerEntry
+from cwtui.core.models import Reason
+from cwtui.ui.screens.diff import DiffScreen
+from cwtui.ui.screens.modals import DetailModal, ErrorModal
+from cwtui.ui.screens.pair import PairScreen
+
+from .conftest import CABIN_URL, settle
+from .test_apply import open_apply
+from .test_diff import move_to
+
+pytestmark = pytest.mark.anyio
+
+
+def text(screen, selector: str) -> str:
+    return str(screen.query_one(selector).render())
+
+
+def break_cabin_token(world) -> None:
+    entry = world.config.servers["cabin"]
+    world.config_file.save_server(ServerEntry("cabin", CABIN_URL, entry.user_id, entry.user_name, "not-a-token"))
+
+
+async def test_home_checks_the_token_and_names_the_server(make_world):
+    world = make_world()
+    break_cabin_token(world)
+    app = world.app()
+    async with app.run_test(size=(140, 30)) as pilot:
+        await settle(app, pilot)
+        servers = app.screen.query_one("#servers", DataTable)
+        cabin = servers.get_cell("cabin", "status")
+        assert cabin.plain.startswith("✗ cabin: token rejected") and "log in again" in cabin.plain
+        assert "red" in str(cabin.style) and "writes ok" not in cabin.plain
+        assert servers.get_cell("home", "status").plain.startswith("✓ Home")
+
+
+async def test_errors_name_the_server_and_the_tui_fix(make_world):
+    world = make_world()
+    break_cabin_token(world)
+    app = world.app(open_pair="home-to-cabin")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        assert isinstance(app.screen, ErrorModal)
+        message = text(app.screen, "#error-text")
+        assert "server 'cabin'" in message and "log in again from the home screen" in message
+        assert "cwtui login" not in message and "not-a-token" not in message
+
+
+async def test_counts_say_rows_or_destination_items_and_a_dry_run_would_write(demo_world):
+    app = demo_world.app(open_pair="home-to-cabin")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        diff = app.screen
+        assert text(diff, "#summary").split(":")[0].endswith("rows")
+        screen = await open_apply(demo_world, app, pilot)
+        rows = len({t.row.key for t in screen.tasks})
+        assert len(screen.tasks) == rows + 1  # The Little Shop of Horrors has two versions on the destination
+        assert f"{rows} ticked rows shown → {rows + 1} writes (destination items)" in text(screen, "#counts")
+        await pilot.press("enter")  # a dry run
+        await settle(app, pilot)
+        totals, outcome = text(screen, "#totals"), text(screen, "#outcome")
+        assert "would write" in totals and "applied" not in totals and "(destination items)" in totals
+        assert "would write" in outcome and "applied" not in outcome
+
+
+async def test_diff_header_shows_every_setting_that_differs_from_the_defaults(make_world):
+    world = make_world(remove=True, min_seconds=120, max_percent=80, libraries=("Movies",))
+    app = world.app(open_pair="home-to-cabin")
+    async with app.run_test(size=(160, 30)) as pilot:
+        await settle(app, pilot)
+        line = text(app.screen, "#pair-line")
+        assert "remove on" in line and "min_seconds 120" in line and "max_percent 80" in line
+        assert "libraries Movies" in line and "delta_seconds" not in line
+
+
+async def test_detail_says_how_it_matched_names_the_conflict_and_explains_symbols(demo_world):
+    app = demo_world.app(open_pair="home-to-cabin")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        diff = app.screen
+        assert isinstance(diff, DiffScreen)
+        for _ in range(4):
+            await pilot.press("f")
+        await settle(app, pilot)
+        rows = diff.table.plan_rows
+        matched = next(r for r in rows.values() if r.reason is Reason.SOURCE_AHEAD)
+        await move_to(pilot, diff.table, matched.key)
+        await pilot.press("enter")
+        await pilot.pause()
+        body = text(app.screen, "#detail-body")
+        assert f"Matched:  {matched.matched_by}" in body and matched.matched_by.startswith("by ")
+        assert "Symbols:" in body and "→ write" in body and "! force" in body
+        await pilot.press("escape")
+        ambiguous = next(r for r in rows.values() if r.reason is Reason.AMBIGUOUS)
+        await move_to(pilot, diff.table, ambiguous.key)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, DetailModal)
+        body = text(app.screen, "#detail-body")
+        assert "Ambiguous:" in body and "tmdb is 990001, not 20213" in body
+
+
+async def test_a_destination_too_old_to_write_is_flagged_when_the_pair_is_made(make_world):
+    world = make_world(cabin_version="10.8.13", pair=False)
+    app = world.app()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("p")
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, PairScreen)
+        screen.query_one("#destination", Select).value = "cabin"
+        await settle(app, pilot)
+        warning = text(screen, "#dest-warning")
+        assert "10.8.13" in warning and "cannot take position writes" in warning and "dry runs" in warning
