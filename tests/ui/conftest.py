@@ -241,6 +241,19 @@ def fixed_run_id(monkeypatch):
     monkeypatch.setattr(journal, "new_run_id", lambda: f"20261120T200000Z-run{next(counter):03d}")
 
 
+@pytest.fixture
+def fixed_clock(monkeypatch):
+    """The journal stamps runs with the time; pictures of the runs screen need it fixed."""
+    import cwtui.core.journal as journal
+
+    class Fixed(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return T0 if tz is None else T0.astimezone(tz)
+
+    monkeypatch.setattr(journal, "datetime", Fixed)
+
+
 async def settle(app, pilot) -> None:
     """Wait for every worker and for the diff table to finish filling."""
     for _ in range(50):

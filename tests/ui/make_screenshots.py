@@ -18,12 +18,25 @@ sys.path.insert(0, str(ROOT))
 os.environ["TZ"] = "UTC"
 time.tzset()
 
+import itertools  # noqa: E402
+from datetime import datetime  # noqa: E402
+
 import cwtui.core.journal as journal  # noqa: E402
-from tests.ui.conftest import build_demo_world, settle  # noqa: E402
+from tests.ui.conftest import T0, build_demo_world, settle  # noqa: E402
 
 OUT = ROOT / "screenshots"
 WIDE, SMALL = (100, 30), (80, 24)
-journal.new_run_id = lambda: "20261120T200000Z-demo01"  # type: ignore[assignment]
+_ids = itertools.count(1)
+journal.new_run_id = lambda: f"20261120T200000Z-demo{next(_ids):02d}"  # type: ignore[assignment]
+
+
+class _FixedClock(datetime):
+    @classmethod
+    def now(cls, tz=None):
+        return T0 if tz is None else T0.astimezone(tz)
+
+
+journal.datetime = _FixedClock  # type: ignore[misc]  # run times on the runs screen stay the same
 
 
 async def shoot(world, name: str, size: tuple[int, int], keys: tuple[str, ...] = (), *, open_pair: bool = True,
@@ -64,7 +77,12 @@ async def main() -> None:
             ("diff_all_80x24", SMALL, ("f", "f", "f", "f"), True, None),
             ("diff_detail", WIDE, ("enter",), True, None),
             ("apply_panel", WIDE, ("a",), True, None),
-            ("apply_finished", WIDE, ("a", "enter"), True, None),
+            ("apply_confirm", WIDE, ("a", "d", "enter"), True, None),
+            ("apply_finished", WIDE, ("a", "d", "enter", "y"), True, None),
+            ("apply_dry_run_80x24", SMALL, ("a", "enter"), True, None),
+            ("runs", (120, 30), ("a", "enter", "escape", "a", "d", "enter", "y", "u", "y", "escape", "escape", "h"),
+             True, None),
+            ("pair_focus", WIDE, ("tab", "e", "tab", "tab", "tab", "tab"), False, None),
             ("help", WIDE, ("question_mark",), True, None),
         ]
         for n, (name, size, keys, open_pair, before) in enumerate(shots):

@@ -55,7 +55,7 @@ async def test_runs_screen_lists_every_run_and_undoes_one(make_world):
         assert isinstance(runs, RunsScreen)
         rows = runs_rows(runs)
         assert list(rows) == [live, dry]  # newest first
-        assert rows[live][1:4] == ["home-to-cabin", "apply", "4 applied"] and rows[live][5] == "finished"
+        assert rows[live][1:4] == ["home-to-cabin", "apply", "4 applied"] and rows[live][4] == "finished"
         assert rows[dry][2] == "dry run" and rows[dry][3] == "4 would write"
         assert runs.check_action("undo", ()) is True
         await pilot.press("u")
@@ -71,7 +71,7 @@ async def test_runs_screen_lists_every_run_and_undoes_one(make_world):
         await settle(app, pilot)
         rows = runs_rows(runs)
         undo = next(k for k, row in rows.items() if row[2] == "undo")
-        assert f"undone by {undo}" in rows[live][5] and f"undo of {live}" in rows[undo][5]
+        assert f"undone by {undo}" in rows[live][4] and f"undo of {live}" in rows[undo][4]
 
 
 async def test_a_run_opens_to_its_results_from_the_journal(make_world):
@@ -116,7 +116,7 @@ async def test_a_cancelled_undo_can_be_resumed(make_world):
         await settle(app, pilot)
         runs = app.screen
         rows = runs_rows(runs)
-        assert "cancelled" in rows[undo.run_id][5]
+        assert "cancelled" in rows[undo.run_id][4]
         table = runs.query_one("#runs", KeyTable)
         table.move_cursor(row=table.get_row_index(undo.run_id))
         await pilot.pause()

@@ -68,7 +68,7 @@ def test_diff_default_view(snap_compare, demo_world):
 
 
 def test_diff_all_rows_small_terminal(snap_compare, demo_world):
-    """Every row kind (write, clear, skip, unresolved, ambiguous) at 80x24, with fewer columns."""
+    """Every row kind (write, clear, skip, unresolved, ambiguous) at 80x24: fewer columns, a short reason kept."""
     assert snap_compare(demo_world.app(open_pair="home-to-cabin"), terminal_size=SMALL,
                         run_before=press_then_settle("f", "f", "f", "f"))
 
@@ -98,15 +98,46 @@ def test_detail_pane(snap_compare, demo_world):
 
 
 def test_apply_finished(snap_compare, demo_world, fixed_run_id):
-    """A live run streamed to the end, with the summary, the run id and undo offered."""
+    """A live run (switched on with d, confirmed with y) streamed to the end: the summary, run id and undo."""
     assert snap_compare(demo_world.app(open_pair="home-to-cabin"), terminal_size=WIDE,
-                        run_before=press_then_settle("a", "enter"))
+                        run_before=press_then_settle("a", "d", "enter", "y"))
+
+
+def test_apply_live_confirmation(snap_compare, demo_world):
+    """A live run asks first, naming the destination server and user."""
+    assert snap_compare(demo_world.app(open_pair="home-to-cabin"), terminal_size=WIDE,
+                        run_before=press_then_settle("a", "d", "enter"))
 
 
 def test_apply_panel_dry_run(snap_compare, demo_world):
-    """Before starting, with DRY RUN switched on."""
+    """The preview at 80x24: every write listed before it starts, in DRY RUN (how the panel opens)."""
     assert snap_compare(demo_world.app(open_pair="home-to-cabin"), terminal_size=SMALL,
-                        run_before=press_then_settle("a", "d"))
+                        run_before=press_then_settle("a"))
+
+
+def test_apply_dry_run_finished_small(snap_compare, demo_world, fixed_run_id):
+    """A finished dry run at 80x24 keeps status and reason; its lines say "would write"."""
+    assert snap_compare(demo_world.app(open_pair="home-to-cabin"), terminal_size=SMALL,
+                        run_before=press_then_settle("a", "enter"))
+
+
+def test_runs_screen(snap_compare, demo_world, fixed_run_id, fixed_clock):
+    """The runs screen after a dry run, a live run and its undo: kinds, counts, "undone by"."""
+    keys = ("a", "enter", "escape", "a", "d", "enter", "y", "u", "y", "escape", "escape", "h")
+    assert snap_compare(demo_world.app(open_pair="home-to-cabin"), terminal_size=(120, 30),
+                        run_before=press_then_settle(*keys))
+
+
+def test_pair_focus_visible(snap_compare, demo_world):
+    """Focus on a checkbox shows as a mark in the left column; unticked boxes are empty, not a dim X."""
+    assert snap_compare(demo_world.app(), terminal_size=WIDE,
+                        run_before=press_then_settle("tab", "e", "tab", "tab", "tab", "tab"))
+
+
+def test_reason_picker(snap_compare, demo_world):
+    """F: pick any reason to filter by, with its row count."""
+    assert snap_compare(demo_world.app(open_pair="home-to-cabin"), terminal_size=WIDE,
+                        run_before=press_then_settle("F"))
 
 
 def test_help(snap_compare, demo_world):

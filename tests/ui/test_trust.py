@@ -63,8 +63,8 @@ async def test_the_panel_lists_every_write_before_it_starts(make_world):
         assert preview.display and preview.row_count == len(screen.tasks) == 4
         arrival = world.ids["Arrival (2016)"]
         line = [c.plain for c in preview.get_row(str(next(t.seq for t in screen.tasks if t.row.key == arrival[0])))]
-        assert line[0] == "set" and line[1] == "10:00 → 40:00" and line[2] == "Arrival (2016)"
-        assert line[3] == arrival[1][:8] and line[4] == "cabin"
+        assert line[0] == "set" and line[1] == "10:00 → 40:00" and line[4] == "Arrival (2016)"
+        assert line[2] == arrival[1][:8] and line[3] == "cabin"
         assert world.journal.run_ids() == []  # nothing ran yet
 
 

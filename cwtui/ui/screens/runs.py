@@ -77,7 +77,7 @@ class RunsScreen(AppKeysFirst, Screen[None]):
     def on_mount(self) -> None:
         table = self.query_one("#runs", KeyTable)
         for label, key, width in (("Started (UTC)", "started", 16), ("Pair", "pair", 14), ("Kind", "kind", 7),
-                                  ("Counts", "counts", 24), ("Run", "run", 24), ("State", "state", None)):
+                                  ("Counts", "counts", 24), ("State", "state", 40), ("Run", "run", 26)):
             table.add_column(label, key=key, width=width)
         self.action_reload()
         table.focus()
@@ -95,8 +95,8 @@ class RunsScreen(AppKeysFirst, Screen[None]):
             when = run.started_at[:16].replace("T", " ") or "?"
             kind = run.kind.replace("_", " ")
             style = "red" if run.problem or not run.complete else ("yellow" if run.cancelled else "")
-            table.add_row(Text(when), Text(run.pair), Text(kind), Text(run_counts(run)), Text(run.run_id),
-                          Text(run_state(run), style=style), key=run.run_id)
+            table.add_row(Text(when), Text(run.pair), Text(kind), Text(run_counts(run)),
+                          Text(run_state(run), style=style), Text(run.run_id), key=run.run_id)
         self.query_one("#runs-hint", Static).update(
             f"{len(runs)} runs, newest first. Enter opens one; u undoes an apply or resumes a stopped undo."
             if runs else "No runs yet: apply a pair's diff (a dry run counts too).")

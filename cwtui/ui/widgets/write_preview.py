@@ -14,22 +14,26 @@ def preview_change(task: WriteTask) -> str:
     row = task.row
     first = row.destination_item_ids[:1] == (task.item_id,)
     before = format_ms(row.destination_ms) if first and row.destination is not None else "?"
-    after = "0:00 (cleared)" if task.action is Action.CLEAR else format_ms(task.target_ticks // 10_000)
+    after = "0:00" if task.action is Action.CLEAR else format_ms(task.target_ticks // 10_000)
     return f"{before} → {after}"
 
 
 class WritePreview(KeyTable):
     """One line per destination item the run will write, in the order the run writes them."""
 
-    COLUMNS = (("Write", "write", 8), ("Before → after", "change", 21), ("Title", "title", 26),
-               ("Version", "version", 13), ("To", "to", None))
+    COLUMNS = (("Write", "write", 5), ("Before → after", "change", 17), ("Version", "version", 12),
+               ("To", "to", 8), ("Title", "title", None))
+    """The title goes last and takes the width that is left, so 80 columns show every other column whole."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row")
 
     def on_mount(self) -> None:
+        fixed = sum(width or 0 for _, _, width in self.COLUMNS)
+        # two cells of padding per column, the row cursor's margin and a vertical scrollbar
+        title = max(16, (self.size.width or self.app.size.width) - fixed - 2 * len(self.COLUMNS) - 3)
         for label, key, width in self.COLUMNS:
-            self.add_column(label, key=key, width=width)
+            self.add_column(label, key=key, width=width or title)
 
     def show(self, tasks: list[WriteTask], destination: str) -> None:
         self.clear()
@@ -41,5 +45,5 @@ class WritePreview(KeyTable):
             count = len(task.row.destination_item_ids)
             index = task.row.destination_item_ids.index(task.item_id) + 1
             version = task.item_id[:8] + (f" {index}/{count}" if count > 1 else "")
-            self.add_row(Text(word), Text(preview_change(task)), Text(task.row.title), Text(version),
-                         Text(destination), key=str(task.seq))
+            self.add_row(Text(word), Text(preview_change(task)), Text(version), Text(destination),
+                         Text(task.row.title), key=str(task.seq))
