@@ -15,17 +15,17 @@ from cwtui.ui.screens.modals import ConfirmModal
 from cwtui.ui.widgets.result_log import ResultLog
 
 from .conftest import settle
-from .test_apply import open_apply, start_live
+from .test_apply import HeldWrites, open_apply, start_live
 
 pytestmark = pytest.mark.anyio
 
 
-async def wait_until(pilot, condition, what: str, rounds: int = 500) -> None:
-    """Let the app run until `condition()` holds (bounded); the emulator's latency makes the gap real."""
+async def wait_until(pilot, condition, what: str, rounds: int = 20_000) -> None:
+    """Let the app run until `condition()` holds: bounded, and on the condition, never on a time."""
     for _ in range(rounds):
         if condition():
             return
-        await pilot.pause(0.01)
+        await pilot.pause()
     raise AssertionError(f"never happened: {what}")
 
 
@@ -58,12 +58,13 @@ async def test_escape_while_a_request_hangs_does_not_crash(make_world):
 
 async def test_ctrl_q_during_a_live_apply_asks_and_explains_cancel(make_world):
     world = make_world(extras=100)
+    hold = HeldWrites(world, free=32)  # the first chunk writes; then writes wait, so the run is surely going
     app = world.app(open_pair="home-to-cabin")
+    app.client_factory = hold
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await open_apply(world, app, pilot)
-        world.emulators[1].faults.latency_ms = 50  # 104 writes take seconds: long enough to answer twice
         await start_live(app, pilot, screen)
-        await wait_until(pilot, lambda: screen.applying and screen.query_one(ResultLog).results, "first results")
+        await wait_until(pilot, lambda: hold.held.is_set() and screen.query_one(ResultLog).results, "a held write")
         await pilot.press("ctrl+q")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmModal)
@@ -75,8 +76,8 @@ async def test_ctrl_q_during_a_live_apply_asks_and_explains_cancel(make_world):
         await pilot.press("ctrl+q")
         await pilot.pause()
         await pilot.press("y")  # cancel cleanly and quit once the writes in flight finish
-        await wait_until(pilot, lambda: not app.is_running, "the app to quit after the run stopped", rounds=2000)
-    world.emulators[1].faults.latency_ms = 0
+        hold.release.set()
+        await wait_until(pilot, lambda: not app.is_running, "the app to quit after the run stopped")
     record = world.journal.load(screen.shown_run or world.journal.run_ids()[-1])
     assert record.complete and record.cancelled  # the journal has its end line: consistent
 

@@ -14,7 +14,7 @@ from cwtui.ui.widgets.key_table import KeyTable
 from cwtui.ui.widgets.result_log import ResultLog
 
 from .conftest import MIN, settle, ticks
-from .test_apply import open_apply, start_live
+from .test_apply import HeldWrites, open_apply, start_live
 
 pytestmark = pytest.mark.anyio
 
@@ -93,21 +93,22 @@ async def test_a_run_opens_to_its_results_from_the_journal(make_world):
 
 async def test_a_cancelled_undo_can_be_resumed(make_world):
     world = make_world(extras=100)
+    hold = HeldWrites(world, free=104 + 16)  # the apply's 104 writes and 16 restores go; the next restore waits
     app = world.app(open_pair="home-to-cabin")
+    app.client_factory = hold
     async with app.run_test(size=(120, 30)) as pilot:
         screen = await open_apply(world, app, pilot)
         await start_live(app, pilot, screen)
         await settle(app, pilot)
         live = screen.shown_run
-        world.emulators[1].faults.latency_ms = 40
         await pilot.press("u", "y")
-        for _ in range(1000):
-            await pilot.pause(0.01)
-            if screen.applying and screen.query_one(ResultLog).results:
+        for _ in range(20_000):  # bounded; on the event, not on time
+            if hold.held.is_set() and screen.applying:
                 break
+            await pilot.pause()
         await pilot.press("c")
+        hold.release.set()
         await settle(app, pilot)
-        world.emulators[1].faults.latency_ms = 0
         undo = next(s for s in world.journal.list_runs() if s.kind == KIND_UNDO)
         assert undo.cancelled and undo.undo_of == live
         restored = sum(1 for r in screen.query_one(ResultLog).results if r.status is Status.APPLIED)

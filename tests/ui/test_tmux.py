@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-SESSION = "cwtui-test"
+SESSION = f"cwtui-test-{os.getpid()}"
+"""One session per test process: helpers and CI running at once must not share (or kill) a session."""
 
 
 def _tmux(*args: str) -> str:

@@ -8,7 +8,8 @@ from textual.binding import Binding
 from textual.reactive import reactive
 from textual.widgets import Header, Static
 
-from cwtui.core.apply import ApplyRun, WriteTask, select_tasks
+from cwtui.core.apply import ApplyRun, select_tasks
+from cwtui.core.engine import Step
 from cwtui.core.errors import CwtuiError, DestinationTooOld
 from cwtui.core.models import Action, Plan, Reason, Status
 from cwtui.core.sync import PairSync
@@ -42,7 +43,10 @@ class ApplyScreen(RunPanel):
         self.too_old = not plan.destination.writable
         self.destination_name = plan.destination.name
         self.failed_keys: set[str] = set()
-        self.tasks: list[WriteTask] = []
+        self.tasks: list[Step] = []
+        """The writes the run will make (steps that only report a decision made at plan time are left out)."""
+        self.reported = 0
+        """Destination items of the chosen rows that the plan already decided not to write (they get a line)."""
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
@@ -82,8 +86,8 @@ class ApplyScreen(RunPanel):
         mode.set_class(self.dry_run, "dry-run")
         mode.set_class(not self.dry_run, "live")
         if self.too_old:
-            mode.update(f"DRY RUN ONLY: {DestinationTooOld(dst.server_name, dst.version)}. "
-                        "A dry run still checks every item live and reports what would happen.")
+            why = dst.why_not_writable or str(DestinationTooOld(dst.server_name, dst.version))
+            mode.update(f"DRY RUN ONLY: {why}. A dry run still checks every item live and reports what would happen.")
         elif self.dry_run:
             mode.update("DRY RUN: nothing will be written; every item is checked live and reported as it would "
                         "be. Press d to switch to a live run.")
@@ -93,18 +97,23 @@ class ApplyScreen(RunPanel):
 
     def _show_counts(self) -> None:
         try:
-            self.tasks = select_tasks(self.plan, self.only, self.force)
+            steps = select_tasks(self.plan, self.only, self.force)
         except CwtuiError as exc:
             self.query_one("#counts", Static).update(explain(exc, self.app))
             return
-        tasks = self.tasks
-        rows = len({t.row.key for t in tasks})
+        self.tasks = tasks = [t for t in steps if t.writes]
+        self.reported = len(steps) - len(tasks)
+        rows = len({t.key for t in tasks})
         upserts = sum(1 for t in tasks if t.action is Action.UPSERT and not t.forced)
         clears = sum(1 for t in tasks if t.action is Action.CLEAR)
         forced = sum(1 for t in tasks if t.forced)
         text = (f"{rows} ticked rows shown → {len(tasks)} writes (destination items) to "
                 f"'{self.plan.destination.name}': {upserts} set a position, {clears} clear one, {forced} forced. "
                 "Each is re-checked live first.")
+        if self.reported:
+            one = self.reported == 1
+            text += (f" {self.reported} more item{'' if one else 's'} of these rows {'is' if one else 'are'} only "
+                     f"reported (the plan decided not to write {'it' if one else 'them'}).")
         if self.hidden:
             text += (f" {rows + self.hidden} ticked, {self.hidden} of them hidden by {self.hidden_by}: "
                      "not included.")
@@ -149,7 +158,7 @@ class ApplyScreen(RunPanel):
         self.query_one("#preview").display = False
         self.query_one("#progress").display = True
         self.query_one("#totals").display = True
-        self._begin(len(run.tasks), "Dry run" if run.dry_run else "Applying", dry_run=run.dry_run)
+        self._begin(len(run.steps), "Dry run" if run.dry_run else "Applying", dry_run=run.dry_run)
         try:
             await self._stream(run.results())
         except CwtuiError as exc:
@@ -162,12 +171,8 @@ class ApplyScreen(RunPanel):
         in_place = sorted({r.title for r in log.results if r.reason is Reason.PROGRESS_UNCHANGED})
         if in_place:
             extra = f"{extra} Already in place at the live check: {', '.join(in_place)}.".strip()
-        wrote = False
-        if run.run_id and not run.dry_run:
-            try:
-                wrote = self.app.journal.load(run.run_id).wrote
-            except CwtuiError:
-                wrote = True  # cannot tell: offer undo, which checks for itself
+        # An interrupted run may have written without saying so: offer undo, which checks for itself.
+        wrote = bool(run.run_id) and not run.dry_run and (run.wrote or run.cancelled)
         self.undo_target = run.run_id if wrote else None  # `u` always means the run on screen
         self.wrote = self.wrote or wrote
         self._finish(run.run_id, "dry run" if run.dry_run else "run", cancelled=run.cancelled, extra=extra)

@@ -11,7 +11,7 @@ from textual.validation import Integer, Number, Regex
 from textual.widgets import Button, Checkbox, Footer, Header, Input, Label, Select, Static
 
 from cwtui.core.config_model import NAME_RE, Config, PairEntry
-from cwtui.core.errors import CwtuiError, DestinationTooOld
+from cwtui.core.errors import CwtuiError
 from cwtui.core.models import Library, ProgressSettings, ResumeRules
 from cwtui.core.planner import effective_max_percent
 from cwtui.ui.widgets.forms import MarkedCheckbox, MarkedSelectionList, compact_form
@@ -140,10 +140,10 @@ class PairScreen(AppKeysFirst, Screen[bool]):
         warning = self.query_one("#dest-warning", Static)
         warning.update("")
         try:
-            info = await client.public_info()
-            if not info.writable:
-                warning.update(f"⚠ {DestinationTooOld(info.name, info.version).message}: Jellyfin 10.9 or newer is needed "
-                               "to write positions, so this pair can only make plans and dry runs.")
+            why_not = await client.why_cannot_write()  # an old server, or a user not allowed to edit play state
+            if why_not:
+                warning.update(f"⚠ '{server}' cannot take writes: {why_not}. This pair can only make plans and "
+                               "dry runs.")
             self.rules = await client.resume_rules()
         except CwtuiError as exc:
             self.query_one("#rules", Static).update(f"The destination's resume rules cannot be read: {exc}")

@@ -214,7 +214,7 @@ class RunPanel(AppKeysFirst, Screen[bool]):
         finally:
             self.run = None
             if undo is not None:
-                await undo.client.aclose()
+                await undo.aclose()  # the run closes its own connection when its results end; this covers the rest
             self.applying = False
         self.undo_target = None
         self.wrote = True

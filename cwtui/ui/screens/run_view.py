@@ -19,12 +19,12 @@ def record_results(record: RunRecord) -> list[ItemResult]:
     out = []
     for entry in record.results:
         try:
-            action = Action(entry.get("action")) if entry.get("action") in Action._value2member_map_ else Action.UPSERT
+            action = Action(entry.action) if entry.action in Action._value2member_map_ else Action.UPSERT
             out.append(ItemResult(
-                key=entry.get("key", ""), title=titles.get(entry.get("seq"), "") or entry.get("key", ""),
-                action=action, status=Status(entry.get("status")), reason=Reason(entry.get("reason")),
-                destination_item_id=entry.get("item_id", ""), before_ms=entry.get("before_ms"),
-                after_ms=entry.get("after_ms"), dry_run=record.kind == KIND_DRY_RUN, detail=entry.get("detail", "")))
+                key=entry.key, title=titles.get(entry.seq, "") or entry.key, action=action,
+                status=Status(entry.status), reason=Reason(entry.reason), destination_item_id=entry.item_id,
+                before_ms=entry.before_ms, after_ms=entry.after_ms, dry_run=record.kind == KIND_DRY_RUN,
+                detail=entry.detail))
         except ValueError:
             continue  # a line from a newer cwtui with a status this one does not know
     return out

@@ -16,7 +16,8 @@ SHORT_REASONS = {  # at most 12 characters: the reason column of an 80-column di
     Reason.IN_SYNC: "in sync", Reason.WITHIN_DELTA: "within delta", Reason.DESTINATION_NEWER: "dest newer",
     Reason.SOURCE_AHEAD: "src ahead", Reason.SOURCE_NEWER: "src newer", Reason.NO_TIMESTAMPS: "no times",
     Reason.EXPLICIT_ZERO: "src reset", Reason.ABSENT_ON_SOURCE: "gone on src", Reason.ADD_DISABLED: "add off",
-    Reason.REMOVE_DISABLED: "remove off",
+    Reason.REMOVE_DISABLED: "remove off", Reason.SUPERSEDED_BY_COPY: "other copy", Reason.SHARED_ROW: "shared row",
+    Reason.ALTERNATE_VERSIONS: "alt versions",
 }
 SYMBOLS = ("Symbols: ☑/☐ ticked or not · → write: the position is copied · ✗ clear: the destination's position is "
            "removed · ! force: a skipped row you ticked · · skip / - off: nothing is written · ? unresolved or "

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from cwtui.core.apply import WriteTask
+from cwtui.core.engine import Step
 from cwtui.core.models import Action, format_ms
 from cwtui.ui.widgets.key_table import KeyTable
 
 
-def preview_change(task: WriteTask) -> str:
-    """Before -> after as the plan read it; a second version's state was not read by the plan, so it shows "?"."""
-    row = task.row
-    first = row.destination_item_ids[:1] == (task.item_id,)
-    before = format_ms(row.destination_ms) if first and row.destination is not None else "?"
+def preview_change(task: Step) -> str:
+    """Before -> after, the before as the plan read this very item (the live check compares against it)."""
+    before = format_ms(task.expected[0].position_ms) if task.expected else "?"
     after = "0:00" if task.action is Action.CLEAR else format_ms(task.target_ticks // 10_000)
     return f"{before} → {after}"
 
@@ -35,15 +33,12 @@ class WritePreview(KeyTable):
         for label, key, width in self.COLUMNS:
             self.add_column(label, key=key, width=width or title)
 
-    def show(self, tasks: list[WriteTask], destination: str) -> None:
+    def show(self, tasks: list[Step], destination: str) -> None:
         self.clear()
-        versions: dict[str, int] = {}
-        for task in tasks:
-            versions[task.row.key] = versions.get(task.row.key, 0) + 1
         for task in tasks:
             word = "clear" if task.action is Action.CLEAR else ("force" if task.forced else "set")
-            count = len(task.row.destination_item_ids)
-            index = task.row.destination_item_ids.index(task.item_id) + 1
-            version = task.item_id[:8] + (f" {index}/{count}" if count > 1 else "")
+            ids = task.row.destination_item_ids if task.row is not None else (task.item_id,)
+            index = ids.index(task.item_id) + 1 if task.item_id in ids else 1
+            version = task.item_id[:8] + (f" {index}/{len(ids)}" if len(ids) > 1 else "")
             self.add_row(Text(word), Text(preview_change(task)), Text(version), Text(destination),
-                         Text(task.row.title), key=str(task.seq))
+                         Text(task.title), key=str(task.seq))
