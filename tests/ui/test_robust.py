@@ -119,3 +119,20 @@ def test_the_tui_writes_the_cli_log(make_world, monkeypatch, tmp_path):
     assert "tui started" in text and "plan home-to-cabin" in text and "tui ended" in text
     token = world.config.servers["cabin"].token
     assert token not in text
+
+
+@pytest.mark.parametrize("keys", [("e",), ("enter",)], ids=["pair-settings", "login-again"])
+async def test_leaving_a_form_while_it_reads_a_slow_server_does_not_crash(make_world, keys):
+    """The pair form reads rules and libraries, the login form probes the address: escape mid-read is safe."""
+    world = make_world()
+    for emulator in world.emulators:
+        emulator.faults.latency_ms = 150
+    app = world.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press(*keys)  # e: the selected pair's settings; enter on the servers table: log in again
+        await wait_until(pilot, lambda: not isinstance(app.screen, HomeScreen) and app.screen.workers._workers,
+                         "the form reading")
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert isinstance(app.screen, HomeScreen)

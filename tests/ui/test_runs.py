@@ -79,7 +79,8 @@ async def test_a_run_opens_to_its_results_from_the_journal(make_world):
     app = world.app(open_pair="home-to-cabin")
     async with app.run_test(size=(120, 30)) as pilot:
         dry, live = await make_runs(world, app, pilot)
-        app.show_runs()  # what the command palette's "Runs" does
+        runs_command = next(c for c in app.get_system_commands(app.screen) if c.title == "Runs")
+        runs_command.callback()  # the command palette's "Runs"
         await settle(app, pilot)
         await pilot.press("j", "enter")  # the dry run
         await settle(app, pilot)

@@ -16,7 +16,7 @@ from cwtui.core.errors import AuthError, CwtuiError
 from cwtui.core.journal import RunSummary
 from cwtui.ui.errors import explain
 from cwtui.ui.screens.modals import ConfirmModal, ErrorModal
-from cwtui.ui.screens.runs import run_counts
+from cwtui.ui.screens.runs import RunsScreen, run_counts
 from cwtui.ui.widgets.key_table import KeyTable
 from cwtui.ui.screens.keys_first import AppKeysFirst
 
@@ -212,8 +212,6 @@ class HomeScreen(AppKeysFirst, Screen):
         self.reload()
 
     def action_runs(self) -> None:
-        from cwtui.ui.screens.runs import RunsScreen
-
         self.app.push_screen(RunsScreen(), lambda _: self.reload())
 
     def action_delete(self) -> None:

@@ -74,7 +74,7 @@ class HelpModal(ModalScreen[None]):
     """The keys of the screen underneath, as (key, description) lines."""
 
     BINDINGS = [Binding("escape", "close", "Close", id="cwtui.help.close"),
-                Binding("question_mark", "close", "Close", show=False)]
+                Binding("question_mark,q", "close", "Close", show=False)]
 
     def __init__(self, screen_title: str, keys: list[tuple[str, str]]) -> None:
         super().__init__(classes="dialog-screen")
