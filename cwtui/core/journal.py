@@ -345,8 +345,11 @@ class RunWriter:
             self._append([i.to_json() for i in intents], sync=True)
 
     def step(self, seq: int, step: str) -> None:
-        """A first step of a two-step write has landed (so the item is changed even if the second step fails)."""
-        self._append([{"type": "step", "seq": seq, "step": step}], sync=True)
+        """A first step of a two-step write has landed (so the item is changed even if the second step fails).
+
+        Flushed to the OS at once (a killed process loses nothing) and fsynced with the chunk's results, not one by
+        one: a step lost to a power cut only makes the next undo ask for --force on that item."""
+        self._append([{"type": "step", "seq": seq, "step": step}], sync=False)
 
     def results(self, results: list[ResultRecord], *, sync: bool = False) -> None:
         if results:
