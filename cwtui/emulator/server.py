@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from cwtui.emulator import routes_auth, routes_items, routes_userdata  # noqa: F401  (they register routes)
+from cwtui.emulator import routes_auth, routes_items, routes_sessions, routes_userdata  # noqa: F401  (register routes)
 from cwtui.emulator.routes_base import (
     HTML_TYPE, PROXY_HTML, ROUTES, STARTUP_HTML, HttpError, Request, Response, empty, fault_response,
     parse_auth_header, text,
@@ -38,6 +38,19 @@ class _Decision:
     response: Response | None = None
 
 
+@dataclass
+class _After:
+    kind: int | str
+    remaining: int
+    regex: re.Pattern[str] | None
+    method: str | None
+    seconds: float
+
+    def matches(self, method: str, path: str) -> bool:
+        return self.remaining > 0 and (self.method is None or self.method == method) and (
+            self.regex is None or bool(self.regex.search(path)))
+
+
 class Faults:
     """Knobs that make the emulator misbehave the way real servers and proxies do. Thread-safe."""
 
@@ -50,6 +63,7 @@ class Faults:
         self._html = 0
         self._hang: list[list[float]] = []    # [remaining, seconds]
         self._matching: list[list] = []       # [regex, status, remaining, method]
+        self._after: list[_After] = []
 
     def fail_next(self, count: int = 1, status: int = 500) -> None:
         with self._lock:
@@ -73,10 +87,37 @@ class Faults:
             self._matching.append([re.compile(path_regex, re.IGNORECASE), status, count,
                                    method.upper() if method else None])
 
+    def after_next(self, kind: int | str, count: int = 1, path_regex: str | None = None, method: str | None = None,
+                   *, seconds: float = 5.0) -> None:
+        """The next `count` matching requests DO run (their change lands), but the answer is lost or bad.
+
+        Args:
+            kind: a status (500, 502, 504...: the real server's or a proxy's body for it), "html" (200 with a proxy's
+                HTML page), "drop" (the connection closes with no answer) or "hang" (the answer waits `seconds`).
+            path_regex: only requests whose path (query excluded) matches, case-insensitive; None = any.
+            method: only this method (e.g. "POST"); None = any.
+        """
+        if not (isinstance(kind, int) or kind in ("html", "drop", "hang")):
+            raise ValueError(f"unknown after-fault kind {kind!r}")
+        with self._lock:
+            self._after.append(_After(kind, count, re.compile(path_regex, re.IGNORECASE) if path_regex else None,
+                                      method.upper() if method else None, seconds))
+
     def clear(self) -> None:
         with self._lock:
             self.latency_ms, self.starting_up = 0, False
             self._fail, self._drop, self._html, self._hang, self._matching = [], 0, 0, [], []
+            self._after = []
+
+    def decide_after(self, method: str, path: str) -> _After | None:
+        """Consume the first after-fault that matches this request (called once its handler has run)."""
+        with self._lock:
+            for entry in self._after:
+                if entry.matches(method, path):
+                    entry.remaining -= 1
+                    self._after = [e for e in self._after if e.remaining > 0]
+                    return entry
+            return None
 
     def decide(self, method: str, path: str) -> _Decision:
         """Consume the faults that apply to this request, in a fixed order: drop, hang, fail, html, matching."""
@@ -234,17 +275,20 @@ class _Handler(BaseHTTPRequestHandler):
         decision = emu.faults.decide(method, split.path)
         if decision.drop:
             emu._record(RequestRecord(method, split.path, query, headers, body, 0))
-            self.close_connection = True
-            try:
-                self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+            self._drop()
             return
         if decision.hang:
             emu._stopping.wait(decision.hang)
         if emu.faults.latency_ms:
             emu._stopping.wait(emu.faults.latency_ms / 1000)
         response = decision.response or dispatch(emu.state, method, split.path, query, headers, body)
+        after = None if decision.response else emu.faults.decide_after(method, split.path)
+        if after is not None:
+            response = self._after_fault(after, response)
+            if response is None:
+                emu._record(RequestRecord(method, split.path, query, headers, body, 0))
+                self._drop()
+                return
         emu._record(RequestRecord(method, split.path, query, headers, body, response.status))
         try:
             self.send_response(response.status)
@@ -258,6 +302,25 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.write(response.body)
         except OSError:  # the client gave up (timeout) or the emulator was stopped meanwhile
             self.close_connection = True
+
+
+    def _drop(self) -> None:
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def _after_fault(self, after: _After, response: Response) -> Response | None:
+        """What the client gets instead of the handler's answer; None = the connection drops."""
+        if after.kind == "drop":
+            return None
+        if after.kind == "hang":
+            self.server.emulator._stopping.wait(after.seconds)
+            return response
+        if after.kind == "html":
+            return Response(200, PROXY_HTML, HTML_TYPE)
+        return fault_response(int(after.kind))
 
 
 class Emulator:
