@@ -64,6 +64,9 @@ class Faults:
         self._hang: list[list[float]] = []    # [remaining, seconds]
         self._matching: list[list] = []       # [regex, status, remaining, method]
         self._after: list[_After] = []
+        self._applied = threading.Condition(self._lock)
+        self.after_applied = 0
+        """How many after-faults have fired (their handler has run); see wait_after_applied."""
 
     def fail_next(self, count: int = 1, status: int = 500) -> None:
         with self._lock:
@@ -116,8 +119,15 @@ class Faults:
                 if entry.matches(method, path):
                     entry.remaining -= 1
                     self._after = [e for e in self._after if e.remaining > 0]
+                    self.after_applied += 1
+                    self._applied.notify_all()
                     return entry
             return None
+
+    def wait_after_applied(self, count: int = 1, timeout: float = 5.0) -> bool:
+        """Block until `count` after-faults in all have fired (the handler ran, the change landed); False on timeout."""
+        with self._applied:
+            return self._applied.wait_for(lambda: self.after_applied >= count, timeout)
 
     def decide(self, method: str, path: str) -> _Decision:
         """Consume the faults that apply to this request, in a fixed order: drop, hang, fail, html, matching."""
