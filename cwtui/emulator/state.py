@@ -340,7 +340,9 @@ class EmulatorState:
         """New provider ids (a re-identify or a refresh): the item's keys change, its old-key rows stay behind.
 
         On 10.11 the old rows keep shadowing the item (jellyfin#15795): writes update only the current keys, and the
-        first (oldest) row still answers the resume filter and, after `restart()`, the DTO reads.
+        first (oldest) row still answers the resume filter (`/Items?ids=X&filters=IsResumable`, which reads stored
+        rows) and, after `restart()`, the DTO reads. On 12.0 DTOs prefer the current keys, but the resume filter
+        still counts an old row with a position.
         """
         with self.lock:
             self._item(item_id).provider_ids = dict(provider_ids)
