@@ -463,8 +463,12 @@ class EmulatorState:
             self._touch()
 
     def playing_item_ids(self, user_id: str) -> set[str]:
-        return {s.now_playing_item_id for s in self.sessions.values()
-                if s.user_id == user_id and s.now_playing_item_id}
+        """Items the user's sessions play now (excludeActiveSessions); on 12.0 every version of each."""
+        playing = {s.now_playing_item_id for s in self.sessions.values()
+                   if s.user_id == user_id and s.now_playing_item_id}
+        if self.at_least(12):
+            playing |= {v.id for i in list(playing) if i in self.items for v in self.versions_of(self.items[i])}
+        return playing
 
     # --- quick connect -----------------------------------------------------------------------------
 

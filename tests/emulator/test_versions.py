@@ -82,6 +82,11 @@ def test_which_routes_list_alternates(v12):
     w.state.set_user_data(w.alice, w.heat, position_ticks=30 * MIN, last_played=T0 + timedelta(hours=2))
     assert _ids(w.get("/Items", w.alice_token, params={"filters": "IsResumable", "recursive": "true",
                                                         "includeItemTypes": "Movie"})) == [w.heat]
+    # excludeActiveSessions drops every version of a now-playing movie
+    w.state.start_session(w.alice, w.heat, media_source_id=w.four_k)
+    w.state.set_user_data(w.alice, w.heat, position_ticks=30 * MIN, last_played=T0)
+    assert w.four_k in _ids(w.get("/UserItems/Resume", w.alice_token))
+    assert not _ids(w.get("/UserItems/Resume", w.alice_token, params={"excludeActiveSessions": "true"}))
 
 
 def test_played_and_unplayed_spread_to_every_version(v12):
