@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -91,6 +91,31 @@ class RunRecord:
         return self.ended_at is not None
 
 
+@dataclass(frozen=True)
+class RunSummary:
+    """One run as `runs`, `pairs` and the home screen list it: read from the file's first and last lines only."""
+
+    run_id: str
+    kind: str
+    pair: str
+    started_at: str
+    destination: dict[str, Any] = field(default_factory=dict)
+    undo_of: str | None = None
+    ended_at: str | None = None
+    summary: dict[str, int] | None = None
+    cancelled: bool = False
+    wrote: bool | None = None
+    """Whether a write may have reached the server; None when the file had to be read whole to know and was not."""
+    undone_by: tuple[str, ...] = ()
+    """Undo runs of this run, oldest first."""
+    problem: str | None = None
+    """Why the file could not be read (damaged or empty); the other fields are then best effort."""
+
+    @property
+    def complete(self) -> bool:
+        return self.ended_at is not None
+
+
 def new_run_id() -> str:
     """Sortable by time, unique enough for one user's runs."""
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
@@ -132,6 +157,15 @@ class Journal:
     def runs(self) -> list[RunRecord]:
         return [self.load(run_id) for run_id in self.run_ids()]
 
+    def list_runs(self) -> list[RunSummary]:
+        """Every run, oldest first, from each file's first and last lines; a damaged file is listed, not raised."""
+        summaries = [_summarise(self.directory / f"{run_id}.jsonl", run_id) for run_id in self.run_ids()]
+        undos: dict[str, list[str]] = {}
+        for s in summaries:
+            if s.kind == KIND_UNDO and s.undo_of:
+                undos.setdefault(s.undo_of, []).append(s.run_id)
+        return [replace(s, undone_by=tuple(undos.get(s.run_id, ()))) for s in summaries]
+
     def undone_seqs(self, run_id: str) -> tuple[set[int], str | None]:
         """Writes of run_id that an undo already settled (restored, or found in their prior state), and the last
         undo run that settled any."""
@@ -160,6 +194,7 @@ class RunWriter:
     def __init__(self, path: Path, run_id: str, header: dict[str, Any]) -> None:
         self.path = path
         self.run_id = run_id
+        self.wrote = False
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
             self._file = os.fdopen(fd, "a", encoding="utf-8")
@@ -179,6 +214,7 @@ class RunWriter:
     def intents(self, intents: list[Intent]) -> None:
         """Record writes about to be sent. Raises JournalError, in which case none of them may be sent."""
         if intents:
+            self.wrote = True
             self._append([{
                 "type": "intent", "seq": i.seq, "key": i.key, "title": i.title, "item_id": i.item_id,
                 "action": i.action, "prior": user_data_to_json(i.prior), "target": i.target,
@@ -188,7 +224,8 @@ class RunWriter:
         self._append([{"type": "result", **r} for r in results], sync=sync)
 
     def close(self, summary: dict[str, int], *, cancelled: bool = False) -> None:
-        self._append([{"type": "end", "summary": summary, "cancelled": cancelled,
+        """The end line; `wrote` (an intent was journaled, so a write may have been sent) spares listings a full read."""
+        self._append([{"type": "end", "summary": summary, "cancelled": cancelled, "wrote": self.wrote,
                        "ended_at": datetime.now(timezone.utc).isoformat()}], sync=True)
         self._file.close()
 
@@ -233,3 +270,46 @@ def _read_run(path: Path) -> RunRecord:
         raise JournalError(f"{path} is not a cwtui run file")
     record.intents = sorted(intents.values(), key=lambda i: i.seq)
     return record
+
+
+TAIL_BYTES = 8192
+
+
+def _summarise(path: Path, run_id: str) -> RunSummary:
+    """Header from the first line, end record from the last; an incomplete run is read whole to learn if it wrote."""
+    try:
+        with path.open("rb") as handle:
+            first = handle.readline()
+            handle.seek(0, os.SEEK_END)
+            size = handle.tell()
+            handle.seek(max(0, size - TAIL_BYTES))
+            tail = handle.read().splitlines()
+    except OSError as exc:
+        return RunSummary(run_id, "?", "?", "", problem=f"cannot read {path}: {exc.strerror}")
+    try:
+        head = json.loads(first)
+        if head.get("type") != "run":
+            raise ValueError("no run header")
+    except (ValueError, AttributeError):
+        return RunSummary(run_id, "?", "?", "", problem=f"{path} is empty or damaged: no run header")
+    end = None
+    for line in reversed(tail):
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue  # a torn last line
+        if isinstance(entry, dict) and entry.get("type") == "end":
+            end = entry
+        break
+    base = RunSummary(run_id=run_id, kind=str(head.get("kind")), pair=str(head.get("pair", "")),
+                      started_at=str(head.get("started_at", "")), destination=head.get("destination") or {},
+                      undo_of=head.get("undo_of"))
+    if end is not None and "wrote" in end:
+        return replace(base, ended_at=end.get("ended_at"), summary=end.get("summary"),
+                       cancelled=bool(end.get("cancelled")), wrote=bool(end["wrote"]))
+    try:
+        record = _read_run(path)
+    except JournalError as exc:
+        return replace(base, problem=exc.message)
+    return replace(base, ended_at=record.ended_at, summary=record.summary, cancelled=record.cancelled,
+                   wrote=record.wrote)

@@ -259,6 +259,12 @@ class PlanRow:
     runtime_ticks: int | None = None
     source_runtime_ticks: int | None = None
     destination_runtime_ticks: int | None = None
+    name: str = ""
+    """The item's Jellyfin `Name` exactly (an episode's own name); `title` is the display form."""
+    year: int | None = None
+    """ProductionYear, None when unknown."""
+    matched_by: str = ""
+    """How the destination item(s) were found ("by imdb=tt0133093", "series X, S01E02"), or why not."""
 
     @property
     def source_ms(self) -> int | None:

@@ -68,7 +68,7 @@ def _gate(row: PlanRow, settings: ProgressSettings) -> PlanRow:
     return row
 
 
-def _base_row(source: Item, destinations: tuple[Item, ...], key: str | None = None) -> PlanRow:
+def _base_row(source: Item, destinations: tuple[Item, ...], key: str | None = None, how: str = "") -> PlanRow:
     first = destinations[0] if destinations else None
     return PlanRow(
         key=key or source.id,
@@ -87,12 +87,15 @@ def _base_row(source: Item, destinations: tuple[Item, ...], key: str | None = No
         runtime_ticks=_runtime(source) or (_runtime(first) if first else None),
         source_runtime_ticks=source.runtime_ticks,
         destination_runtime_ticks=first.runtime_ticks if first else None,
+        name=source.name,
+        year=source.production_year,
+        matched_by=how,
     )
 
 
 def _decide_source_row(match: Match, settings: ProgressSettings, rules: ResumeRules | None,
                        cap: float | None) -> PlanRow:
-    row = _base_row(match.source, match.destinations)
+    row = _base_row(match.source, match.destinations, how=match.how)
     s_ms = row.source_ms or 0
     runtime_ms = ticks_to_ms(row.runtime_ticks) if row.runtime_ticks and row.runtime_ticks > 0 else None
     percent = s_ms * 100 / runtime_ms if runtime_ms else None
