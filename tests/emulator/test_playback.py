@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from tests.emulator.conftest import MIN, T0
@@ -20,10 +22,10 @@ def test_start_counts_a_play_sets_last_played_and_clears_played_before_12(world_
                                                                           played_after_start):
     w = world_factory(version)
     w.state.set_user_data(w.alice, w.heat, position_ticks=20 * MIN, played=True, play_count=2, last_played=T0)
+    now = T0 + timedelta(days=2)
+    w.state.clock = lambda: now
     assert w.post(START, w.alice_token, json={"ItemId": w.heat, "PositionTicks": 0}).status_code == 204
-    position, played, count, last = _state(w, w.heat)
-    assert (position, played, count) == (20 * MIN, played_after_start, 3)
-    assert last is not None and last > T0  # now
+    assert _state(w, w.heat) == (20 * MIN, played_after_start, 3, now)
 
 
 def test_progress_and_stop_with_a_position_keep_last_played(world):
