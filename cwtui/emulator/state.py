@@ -317,6 +317,18 @@ class EmulatorState(SessionsMixin):
             self._item(item_id).provider_ids = dict(provider_ids)
             self._touch(structure=True)
 
+    def upgrade_to(self, version: str) -> None:
+        """Upgrade a 10.8-10.10 server to 10.11.x in place (a restart): shared rows are migrated the way 10.11's
+        MigrateLibraryDb does it, so of two copies that shared a position only one keeps it."""
+        with self.lock:
+            new = parse_version(version)
+            if not ((10, 11) <= new < (12,)) or self.at_least(10, 11):
+                raise ValueError("upgrade_to supports 10.8-10.10 -> 10.11.x only")
+            self.version, self.version_tuple = version, new
+            self.config["EnableLegacyAuthorization"] = True
+            self.store.migrate_from_shared()
+            self._touch(structure=True)
+
     def restart(self) -> None:
         """A server restart: the user-data DTO caches are emptied (the rows stay). Also evicts the 10.11.10+ LRU."""
         with self.lock:

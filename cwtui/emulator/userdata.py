@@ -192,6 +192,22 @@ class UserDataStore:
                 self._put_cache((user_id, item.id), (keys[-1], rec))
         self.state._touch()
 
+    def migrate_from_shared(self) -> None:
+        """MigrateLibraryDb (10.10 -> 10.11): a row moves only if its key is some item's first key, and only to ONE
+        item, the last one with that first key; copies that shared a position keep it on one copy (§2.5, gotcha 16).
+        """
+        owner: dict[str, str] = {}
+        for item in self.state.items.values():
+            owner[self.keys(item)[0]] = item.id
+        moved: dict[tuple[str, str], dict[str, UserDataRec]] = {}
+        for (user_id, key), rec in self._rows.items():
+            if key in owner:
+                moved.setdefault((user_id, owner[key]), {})[key] = rec  # type: ignore[assignment]
+        self._rows = moved  # type: ignore[assignment]
+        self._cache.clear()
+        self.shared = False
+        self.lru = self.state.at_least(10, 11, 10)
+
     def put_row(self, user_id: str, item: ItemRec, key: str, rec: UserDataRec) -> None:
         """Store one row under an arbitrary key, bypassing the cache (builds stale or old-key rows for tests)."""
         if self.shared:

@@ -162,3 +162,19 @@ def test_12_0_reads_prefer_current_keys_but_resume_counts_any_row(world_factory)
     assert ud["PlaybackPositionTicks"] == 0 and ud["Key"] == "111"
     assert _resumable(w, w.heat)  # the old-key row with a position still counts (PR #18001)
     assert w.state.get_user_data(w.alice, w.heat).position_ticks == 0
+
+
+def test_upgrade_from_10_10_keeps_a_shared_position_on_one_copy_only(world_factory):
+    w = world_factory("10.10.7")
+    copy = _copy(w)
+    w.state.set_user_data(w.alice, w.heat, position_ticks=30 * MIN, last_played=T0)
+    assert _ud(w, copy)["PlaybackPositionTicks"] == 30 * MIN
+    w.state.upgrade_to("10.11.11")
+    assert w.get("/System/Info/Public").json()["Version"] == "10.11.11"
+    # the row's key (Tmdb 949) maps to the LAST item with that first key: the copy keeps it, heat starts empty
+    assert [_ud(w, i)["PlaybackPositionTicks"] for i in (w.heat, copy)] == [0, 30 * MIN]
+    assert _resumable(w, copy) and not _resumable(w, w.heat)
+    w.post(f"/UserItems/{w.heat}/UserData", w.alice_token, json={"PlaybackPositionTicks": 5 * MIN})
+    assert _ud(w, copy)["PlaybackPositionTicks"] == 30 * MIN  # copies are independent from now on
+    with pytest.raises(ValueError):
+        w.state.upgrade_to("12.0.0")
