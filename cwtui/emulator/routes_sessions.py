@@ -15,33 +15,48 @@ def _contains(session: SessionRec, user_id: str | None) -> bool:
     return user_id is not None and (session.user_id == user_id or user_id in session.additional_users)
 
 
-def _controllable(req: Request, sessions: list[SessionRec], user_id: str) -> list[SessionRec]:
-    """controllableByUserId: remote-controllable sessions that user may control."""
+def _may_control_others(req: Request, user_id: str | None) -> bool:
+    """EnableRemoteControlOfOtherUsers: API keys yes; our users' policy has it off, administrators are taken to
+    have it on (an assumption: jellyfin-api.md does not say)."""
+    if user_id is None:
+        return req.caller_is_api_key
     user = req.state.users.get(user_id)
-    out = [x for x in sessions if x.supports_remote_control]
-    if user is None or not user.is_admin:  # EnableRemoteControlOfOtherUsers is off by default for non-admins
-        out = [x for x in out if x.user_id is None or _contains(x, user_id)]
-    return out
+    return bool(user and user.is_admin)
 
 
 @route("GET", "/Sessions")
 def sessions(req: Request) -> Response:
-    """10.8: everyone sees all and activeWithinSeconds counts only with controllableByUserId; 10.9+: non-admins see
-    sessions with no user plus their own (AdditionalUsers too), and activeWithinSeconds applies to everyone."""
+    """GET /Sessions as 10.8's SessionController and 10.10+'s SessionManager.GetSessions filter it (§6)."""
     s = req.state
     out = list(s.sessions.values())
-    controllable = req.q_guid("controllableByUserId")
     device = req.q("deviceId")
-    active = req.q_int("activeWithinSeconds")
     if device:
         out = [x for x in out if x.device_id.lower() == device.lower()]
+    controllable = req.q_guid("controllableByUserId")
+    active = req.q_int("activeWithinSeconds")
+    since = s.clock() - timedelta(seconds=active) if active and active > 0 else None
+    if not s.at_least(10, 9):
+        # 10.8: everyone sees every session; the filters, activeWithinSeconds included, apply only with
+        # controllableByUserId, and are about that user
+        if controllable:
+            out = [x for x in out if x.supports_remote_control]
+            if not _may_control_others(req, controllable):
+                out = [x for x in out if x.user_id is None or _contains(x, controllable)]
+            if since is not None:
+                out = [x for x in out if x.last_activity is not None and x.last_activity >= since]
+        return json_response([session_dto(s, x) for x in out])
+    caller = req.caller_user_id
     if controllable:
-        out = _controllable(req, out, controllable)
-    if active and active > 0 and (controllable or s.at_least(10, 9)):
-        since = s.clock() - timedelta(seconds=active)
+        # 10.10+: remote-controllable sessions; a caller who may not control others keeps its own and unowned ones
+        if controllable not in s.users:
+            return json_response([])
+        out = [x for x in out if x.supports_remote_control]
+        if not _may_control_others(req, caller):
+            out = [x for x in out if x.user_id is None or _contains(x, caller)]
+    elif not req.caller_is_admin:
+        out = [x for x in out if x.user_id is None or _contains(x, caller)]  # non-admins: their own and unowned
+    if since is not None:
         out = [x for x in out if x.last_activity is not None and x.last_activity >= since]
-    if s.at_least(10, 9) and not req.caller_is_admin:
-        out = [x for x in out if x.user_id is None or _contains(x, req.caller_user_id)]
     return json_response([session_dto(s, x) for x in out])
 
 

@@ -36,21 +36,25 @@ def test_device_id_and_active_within_seconds(world):
 def test_10_8_applies_active_within_seconds_only_with_controllable_by_user_id(world_factory):
     w = world_factory("10.8.13")
     s = w.state
-    stale = s.start_session(w.bob, last_activity=s.clock() - timedelta(hours=1))
+    stale = s.start_session(w.alice, last_activity=s.clock() - timedelta(hours=1))
     fresh = s.start_session(w.alice)
-    assert _ids(w, w.alice_token) >= {stale, fresh}  # 10.8: everyone sees every session
+    bobs = s.start_session(w.bob)
+    assert _ids(w, w.alice_token) >= {stale, fresh, bobs}  # 10.8: everyone sees every session
     assert stale in _ids(w, w.alice_token, activeWithinSeconds=600)
     assert _ids(w, w.alice_token, activeWithinSeconds=600, controllableByUserId=w.alice) == {fresh}
 
 
-def test_controllable_by_user_id_keeps_remote_controllable_sessions_of_that_user(world):
+def test_controllable_by_user_id_keeps_remote_controllable_sessions_the_caller_may_control(world):
     s = world.state
     player = s.start_session(world.alice)
     other = s.start_session(world.bob)
     nobody = s.start_session(None)
     tool = s.session_of(s.tokens[world.alice_token]).id  # the sync tool's own session: no remote control
-    assert _ids(world, world.api_key, controllableByUserId=world.alice) == {player, nobody}
-    assert {other, tool}.isdisjoint(_ids(world, world.api_key, controllableByUserId=world.alice))
+    # a non-admin caller keeps its own and unowned players; an API key may control everyone's
+    assert _ids(world, world.alice_token, controllableByUserId=world.alice) == {player, nobody}
+    assert _ids(world, world.api_key, controllableByUserId=world.alice) == {player, other, nobody}
+    assert tool not in _ids(world, world.api_key, controllableByUserId=world.alice)
+    assert _ids(world, world.api_key, controllableByUserId="f" * 32) == set()  # an unknown user: nothing
 
 
 def test_add_user_to_session(world):
