@@ -189,9 +189,10 @@ class DiffScreen(AppKeysFirst, Screen[bool]):
         arrow = "↓" if table.sort_reverse else "↑"
         search = f" · search “{table.search}”" if table.search else ""
         hidden_text = f" ({hidden} hidden)" if hidden else ""
+        forced_text = f"+{len(forced)} forced" if forced else ""
         self.query_one("#summary", Static).update(
             f"{len(self.plan.rows)} rows: {counts[Action.UPSERT]} write, {counts[Action.CLEAR]} clear, "
-            f"{counts[Action.SKIP]} skip · ticked {len(ticked_writes)}+{len(forced)} forced{hidden_text} · "
+            f"{counts[Action.SKIP]} skip · ticked {len(ticked_writes)}{forced_text}{hidden_text} · "
             f"{filter_label(table.filter_name)}: {table.shown_count}"
             f"{search} · sort {COLUMN_LABELS[table.sort_column]} {arrow}")
         self.query_one("#counter", Static).update(table.position_text())

@@ -137,6 +137,11 @@ class RunPanel(AppKeysFirst, Screen[bool]):
     def _finish(self, run_id: str | None, what: str, *, cancelled: bool, extra: str = "") -> None:
         self.shown_run = run_id
         self.finished = True
+        # the stream kept the newest line in view; once it ends, the first line that did not go as planned matters
+        results = self.log_table.results
+        first = next((n for n, r in enumerate(results) if r.status is not Status.APPLIED), 0)
+        if results:
+            self.log_table.move_cursor(row=first, animate=False)
         lines = [f"{what.capitalize()} {run_id or '(not started)'} {'cancelled' if cancelled else 'finished'}: "
                  + (self._totals_text() or "nothing to do") + "."]
         if cancelled:
