@@ -84,7 +84,7 @@ async def test_dry_run_writes_nothing(make_world):
         assert set(statuses(screen).values()) == {Status.APPLIED}
         assert screen.query_one("#results", ResultLog).get_row_at(0)[0].plain == "✓ would write"
         assert world.cabin_data("Arrival (2016)").position_ticks == ticks(10 * MIN)
-        assert screen.undo_target is None and screen.check_action("undo", ()) is None
+        assert screen.undo_target is None and screen.check_action("undo", ()) is False
         assert "nothing was written" in str(screen.query_one("#outcome").render())
 
 

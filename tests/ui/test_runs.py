@@ -89,7 +89,7 @@ async def test_a_run_opens_to_its_results_from_the_journal(make_world):
         results = view.query_one(ResultLog).results
         assert {r.title for r in results} >= {"Arrival (2016)", "Blade Runner (1982)"} or len(results) == 4
         assert "would write" in str(view.query_one("#totals").render())
-        assert view.check_action("undo", ()) is None  # a dry run wrote nothing: nothing to undo
+        assert view.check_action("undo", ()) is False  # a dry run wrote nothing: nothing to undo
 
 
 async def test_a_cancelled_undo_can_be_resumed(make_world):

@@ -66,10 +66,11 @@ class RunPanel(AppKeysFirst, Screen[bool]):
         busy = self.applying
         if action == "back":
             return None if busy else True
+        # keys that cannot apply to this screen's state leave the footer (False), so 80 columns keep the rest
         if action == "cancel":
-            return True if busy and self.run is not None else None
+            return True if busy and self.run is not None else False
         if action == "undo":
-            return True if not busy and self.undo_target else None
+            return (None if busy else True) if self.undo_target else False
         if action == "result_details":
             return True if self.finished and not busy else False
         return True
