@@ -46,7 +46,8 @@ async def test_80x24_diff_keeps_a_reason_column_the_footer_keys_and_a_row_counte
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)
         lines = screen_lines(app)
-        assert "Reason" in lines[6] and "src ahead" in "\n".join(lines) and "no dest item" in "\n".join(lines)
+        header = next(line for line in lines if line.lstrip().startswith("Title"))
+        assert "Reason" in header and "src ahead" in "\n".join(lines) and "no dest item" in "\n".join(lines)
         assert "^q Quit" in lines[-1] and "? Help" in lines[-1]
         assert "1 / 4" in "\n".join(lines)
         await pilot.press("j")
@@ -79,6 +80,7 @@ async def test_80x24_apply_results_keep_status_and_reason(make_world):
         await settle(app, pilot)
         text = "\n".join(screen_lines(app))
         assert "✓ would write  written" in text and "^q Quit" in screen_lines(app)[-1]
+        assert "Details" in screen_lines(app)[-1]  # a finished run's rows open to their detail: the footer says how
 
 
 async def test_home_footer_keeps_help_and_quit_at_80x24(make_world):

@@ -25,6 +25,9 @@ class ApplyScreen(RunPanel):
     BINDINGS = [
         Binding("enter", "start", "Start", tooltip="Start the run (a dry run when DRY RUN is on; a live run asks "
                 "first)", id="cwtui.apply.start", priority=True),
+        # enter is declared here again: a subclass's binding of a key replaces the base class's ones for that key
+        Binding("enter", "result_details", "Details", tooltip="The full detail of the selected result",
+                id="cwtui.apply.details", priority=True),
         Binding("d", "toggle_dry_run", "Dry run on/off", tooltip="Switch DRY RUN on or off",
                 id="cwtui.apply.dry_run"),
         Binding("t", "retry", "Retry failed", tooltip="Re-plan and apply just the items that failed",
@@ -69,9 +72,9 @@ class ApplyScreen(RunPanel):
         if action == "start":
             return False if self.finished or busy else True
         if action == "toggle_dry_run":
-            return None if busy or self.finished or self.too_old else True
+            return False if self.finished else (None if busy or self.too_old else True)
         if action == "retry":
-            return True if not busy and self.finished and self.failed_keys and not self.too_old else None
+            return (None if busy else True) if self.finished and self.failed_keys and not self.too_old else False
         return super().check_action(action, parameters)
 
     # --- what it will do ------------------------------------------------------------------------------

@@ -39,7 +39,7 @@ class RunPanel(AppKeysFirst, Screen[bool]):
         Binding("u", "undo", "Undo this run", tooltip="Give every item the run shown changed its previous state",
                 id="cwtui.run.undo"),
         Binding("enter", "result_details", "Details", tooltip="The full detail of the selected result",
-                id="cwtui.run.details"),
+                id="cwtui.run.details", priority=True),
         Binding("escape,q", "back", "Back", tooltip="Back to the previous screen", id="cwtui.run.back"),
     ]
 
