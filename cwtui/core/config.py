@@ -69,7 +69,12 @@ class ConfigFile:
             mode = stat.S_IMODE(self.path.stat().st_mode)
         except OSError:
             return None
-        if not mode & 0o077 or not any(s.token for s in self.load().servers.values()):
+        if not mode & 0o077:
+            return None
+        try:
+            if not any(s.token for s in self.load().servers.values()):
+                return None
+        except ConfigError:  # reported by whatever reads it next; this is only a warning
             return None
         return (f"{self.path} holds access tokens and is readable by other users (mode {mode:04o}); "
                 f"fix it with `chmod 600 {self.path}` (cwtui's next save of it also makes it 0600)")

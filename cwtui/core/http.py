@@ -154,7 +154,8 @@ def error_for_status(response: httpx.Response, messages: Messages, secrets: tupl
                              hint="see the Jellyfin server log", status=status, url=url)
     if 300 <= status < 400:
         where = response.headers.get("location", "")
-        return BadResponse(f"the server redirects (HTTP {status}) to {shown_url(_scrub(where, secrets)) or 'elsewhere'}",
+        where = shown_url(_scrub(where, secrets))
+        return BadResponse(f"the server redirects (HTTP {status}) to {where or 'elsewhere'}",
                            hint="put the final address (scheme, host, base path) in the server URL",
                            status=status, url=url)
     return BadRequest(f"the server refused the request with HTTP {status}{detail}", status=status, url=url)
@@ -294,8 +295,8 @@ class HttpSession:
                 headers={"Accept": "application/json"},
             )
         except (ImportError, ValueError, OSError) as exc:  # the environment checks above should have named it
-            raise UsageError(f"cannot set up HTTP: {safe_text(exc)}",
-                             hint="check the HTTP_PROXY, HTTPS_PROXY, ALL_PROXY and SSL_CERT_FILE variables") from None
+            raise UsageError(f"cannot set up HTTP: {safe_text(exc)}", hint="check the HTTP_PROXY, HTTPS_PROXY, "
+                                                                     "ALL_PROXY and SSL_CERT_FILE variables") from None
 
     async def aclose(self) -> None:
         await self._client.aclose()
