@@ -9,10 +9,10 @@ import math
 import re
 from dataclasses import dataclass, field, fields
 from typing import Any, NoReturn
-from urllib.parse import urlsplit
 
 from cwtui.core.errors import ConfigError
 from cwtui.core.models import ProgressSettings
+from cwtui.core.urls import USERINFO_HINT, url_problem
 
 __all__ = ["Config", "PairEntry", "ServerEntry", "build_config", "check_pair", "check_server"]
 
@@ -174,13 +174,10 @@ def check_server(name: str, value: Any, ck: Checker) -> ServerEntry:
     if "url" not in tbl:
         ck.fail(parts + ("url",), "missing; expected the server address, like \"https://jf.example.org\"")
     url = ck.string(tbl["url"], parts + ("url",))
-    try:
-        split = urlsplit(url.strip())
-        host = split.hostname
-    except ValueError:
-        split, host = None, None
-    if split is None or split.scheme.lower() not in ("http", "https") or not host:
-        ck.fail(parts + ("url",), "expected an http:// or https:// address with a host name")
+    problem = url_problem(url)
+    if problem is not None:
+        ck.fail(parts + ("url",), problem, USERINFO_HINT if "password" in problem else
+                "expected an http:// or https:// address with a host name, like \"https://jf.example.org\"")
     ca_bundle = tbl.get("ca_bundle")
     if ca_bundle is not None:
         ck.string(ca_bundle, parts + ("ca_bundle",), empty_ok=False)
