@@ -127,3 +127,31 @@ async def test_a_destination_too_old_to_write_is_flagged_when_the_pair_is_made(m
         await settle(app, pilot)
         warning = text(screen, "#dest-warning")
         assert "10.8.13" in warning and "cannot take writes" in warning and "dry runs" in warning
+
+
+async def test_server_text_never_reaches_the_terminal_as_control(make_world):
+    """A title holding an OSC 52 clipboard write and a clear-screen is shown as text in the diff, the detail, the
+    preview and the results."""
+    from .conftest import MIN, guid, ticks
+
+    world = make_world()
+    evil = "Evil\x1b]52;c;aGk=\x07 \x1b[2JTitle"
+    hid = world.home.add_movie(guid(1, 1), evil, 2001, ticks(100 * MIN), {"Imdb": "tt7777777"},
+                               item_id=guid(1, 777))
+    world.cabin.add_movie(guid(2, 1), evil, 2001, ticks(100 * MIN), {"Imdb": "tt7777777"}, item_id=guid(2, 777))
+    world.home.set_user_data(world.home_user, hid, ticks(30 * MIN))
+    app = world.app(open_pair="home-to-cabin")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        diff = app.screen
+        await move_to(pilot, diff.table, hid)
+        assert diff.table.get_cell(hid, "title").plain == "Evil Title (2001)"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "\x1b" not in text(app.screen, "#detail-body") and "\x07" not in app.screen.title_text
+        await pilot.press("escape")
+        screen = await open_apply(world, app, pilot)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        titles = [row[3].plain for row in (screen.log_table.get_row_at(i) for i in range(screen.log_table.row_count))]
+        assert "Evil Title (2001)" in titles and not any("\x1b" in t for t in titles)

@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Footer, Header, Input, LoadingIndicator, 
 from cwtui.core.errors import CwtuiError
 from cwtui.core.models import Action, Plan, PlanRow, ProgressSettings, Reason, format_ms
 from cwtui.core.sync import PairSync
+from cwtui.core.text import safe_text
 from cwtui.ui.errors import explain
 from cwtui.ui.screens.modals import ConfirmModal, DetailModal, ErrorModal, PickModal
 from cwtui.ui.widgets.plan_changes import carry_over
@@ -155,9 +156,9 @@ class DiffScreen(AppKeysFirst, Screen[bool]):
             self.ticked, message = carried.ticked, carried.message
             filter_name = self.table.filter_name
         src, dst = plan.source, plan.destination
-        self.query_one("#pair-line", Static).update(
+        self.query_one("#pair-line", Static).update(safe_text(
             f"{src.name} ({src.server_name} {src.version}, {src.user_name}) → "
-            f"{dst.name} ({dst.server_name} {dst.version}, {dst.user_name}) · {settings_line(plan)}")
+            f"{dst.name} ({dst.server_name} {dst.version}, {dst.user_name}) · {settings_line(plan)}"))
         notices = self.query_one("#notices", Static)
         notices.update("\n".join(f"⚠ {n}" for n in plan.notices))
         notices.display = bool(plan.notices)

@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from cwtui.core.config_model import Config, ServerEntry
 from cwtui.core.errors import AuthError, CwtuiError
 from cwtui.core.journal import RunSummary
+from cwtui.core.text import safe_text
 from cwtui.ui.errors import explain
 from cwtui.ui.screens.modals import ConfirmModal, ErrorModal
 from cwtui.ui.screens.runs import RunsScreen, run_counts
@@ -132,7 +133,7 @@ class HomeScreen(AppKeysFirst, Screen):
         else:
             note = "writes ok" if info.writable else "read-only (< 10.9)"
             style = "green" if info.writable else "yellow"
-            self._set_status(entry.name, Text(f"✓ {info.name} {info.version}, {note}", style=style))
+            self._set_status(entry.name, Text(safe_text(f"✓ {info.name} {info.version}, {note}"), style=style))
         finally:
             await client.aclose()
 

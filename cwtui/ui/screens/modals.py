@@ -9,6 +9,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, OptionList, Static
 from textual.widgets.option_list import Option
 
+from cwtui.core.text import safe_text
+
 
 class ErrorModal(ModalScreen[None]):
     """A failure that stopped the flow. The text is shown as is (markup=False): it may quote server answers."""
@@ -102,7 +104,7 @@ class DetailModal(ModalScreen[None]):
 
     def __init__(self, title: str, body: str) -> None:
         super().__init__(classes="dialog-screen")
-        self.title_text, self.body = title, body
+        self.title_text, self.body = safe_text(title), body
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog detail-dialog"):

@@ -8,6 +8,7 @@ from typing import Any
 from rich.text import Text
 
 from cwtui.core.models import Action, Plan, PlanRow, Reason, UserData, format_ms
+from cwtui.core.text import safe_text
 
 UNRESOLVED_REASONS = (Reason.UNRESOLVED, Reason.AMBIGUOUS)
 SHORT_REASONS = {  # at most 12 characters: the reason column of an 80-column diff
@@ -35,7 +36,7 @@ class Cell(Text):
 
 
 def cell(text: str, value: Any, style: str = "") -> Cell:
-    out = Cell(text, style=style, no_wrap=True, overflow="ellipsis")
+    out = Cell(safe_text(text), style=style, no_wrap=True, overflow="ellipsis")
     out.sort_value = (1, 0) if value is None else (0, value)
     return out
 
@@ -145,9 +146,9 @@ def describe_row(row: PlanRow, ticked: bool, plan: Plan | None = None) -> str:
     src_name = plan.source.name if plan else "source"
     dst_name = plan.destination.name if plan else "destination"
     lines = [f"Will do:  {word}   (planned: {row.action.value}, reason: {row.reason.value})",
-             f"Rule:     {row.rule or '—'}",
-             f"Matched:  {row.matched_by or '—'}",
-             f"Kind:     {row.kind.value}" + (f", {row.series} season {row.season} episode {row.episode}"
+             f"Rule:     {safe_text(row.rule) or '—'}",
+             f"Matched:  {safe_text(row.matched_by) or '—'}",
+             f"Kind:     {row.kind.value}" + (f", {safe_text(row.series)} season {row.season} episode {row.episode}"
                                                 if row.series else ""),
              f"Row key:  {row.key}", ""]
     src_runtime = row.source_runtime_ticks or row.runtime_ticks
@@ -158,7 +159,7 @@ def describe_row(row: PlanRow, ticked: bool, plan: Plan | None = None) -> str:
     lines += _side_lines(f"Destination ({dst_name})", row.destination, dst_runtime, row.destination_item_ids)
     if row.reason is Reason.AMBIGUOUS:
         lines += ["", "Ambiguous: the destination item these ids lead to disagrees on another id, so cwtui cannot "
-                  f"tell which item is the same title. {row.matched_by}"]
+                  f"tell which item is the same title. {safe_text(row.matched_by)}"]
     if row.action is Action.SKIP:
         blocker = force_blocker(row, plan)
         lines.append("")

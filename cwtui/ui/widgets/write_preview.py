@@ -6,6 +6,7 @@ from rich.text import Text
 
 from cwtui.core.engine import Step
 from cwtui.core.models import Action, format_ms
+from cwtui.core.text import safe_text
 from cwtui.ui.widgets.key_table import KeyTable
 
 
@@ -41,4 +42,4 @@ class WritePreview(KeyTable):
             index = ids.index(task.item_id) + 1 if task.item_id in ids else 1
             version = task.item_id[:8] + (f" {index}/{len(ids)}" if len(ids) > 1 else "")
             self.add_row(Text(word), Text(preview_change(task)), Text(version), Text(destination),
-                         Text(task.title), key=str(task.seq))
+                         Text(safe_text(task.title)), key=str(task.seq))
