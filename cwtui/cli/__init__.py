@@ -50,8 +50,7 @@ def run(args: Namespace) -> int:
         from cwtui.ui.app import run_tui  # the TUI's imports are paid only when it is wanted
 
         ctx.config_file.load()  # a broken config is reported here, in plain text
-        run_tui(config_path)
-        return 0
+        return run_tui(config_path)
     if args.command == "login":
         from cwtui.cli.login import cmd_login
 
@@ -82,8 +81,7 @@ def run_demo(*, no_tui: bool) -> int:
             return 0
         from cwtui.ui.app import run_tui
 
-        run_tui(demo.config_path, open_pair=demo.pair_name)
-        return 0
+        return run_tui(demo.config_path, open_pair=demo.pair_name)
     finally:
         demo.stop()
 

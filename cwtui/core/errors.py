@@ -6,6 +6,8 @@ EXIT_OK = 0
 EXIT_ITEM_FAILED = 1
 EXIT_USAGE = 2
 EXIT_SERVER = 3
+EXIT_CRASH = 70
+"""cwtui itself failed (a bug): EX_SOFTWARE from sysexits.h; the log holds the traceback."""
 
 
 class CwtuiError(Exception):
