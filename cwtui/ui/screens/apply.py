@@ -15,6 +15,7 @@ from cwtui.core.apply import ApplyRun, select_tasks
 from cwtui.core.errors import CwtuiError, DestinationTooOld
 from cwtui.core.models import Action, ItemResult, Plan, Status
 from cwtui.core.sync import PairSync, find_run, open_undo
+from cwtui.core.text import safe_text
 from cwtui.core.undo import UndoRun
 from cwtui.ui.screens.modals import ConfirmModal, ErrorModal
 from cwtui.ui.widgets.result_log import ResultLog
@@ -101,20 +102,20 @@ class ApplyScreen(Screen[bool]):
         mode.set_class(self.dry_run, "dry-run")
         mode.set_class(not self.dry_run, "live")
         if self.too_old:
-            mode.update(f"DRY RUN ONLY: {DestinationTooOld(dst.server_name, dst.version)}. "
-                        "A dry run still checks every item live and reports what would happen.")
+            mode.update(safe_text(f"DRY RUN ONLY: {DestinationTooOld(dst.server_name, dst.version)}. "
+                                  "A dry run still checks every item live and reports what would happen."))
         elif self.dry_run:
             mode.update("DRY RUN: nothing will be written; every item is checked live and reported as it would "
                         "be. Press d to switch to a live run.")
         else:
-            mode.update(f"LIVE RUN: writes go to '{dst.name}' ({dst.server_name}, user {dst.user_name}). "
-                        "Press d for a dry run first.")
+            mode.update(safe_text(f"LIVE RUN: writes go to '{dst.name}' ({dst.server_name}, user {dst.user_name}). "
+                                  "Press d for a dry run first."))
 
     def _show_counts(self) -> None:
         try:
             tasks = select_tasks(self.plan, self.only, self.force)
         except CwtuiError as exc:
-            self.query_one("#counts", Static).update(str(exc))
+            self.query_one("#counts", Static).update(safe_text(exc))
             return
         upserts = sum(1 for t in tasks if t.action is Action.UPSERT and not t.forced)
         clears = sum(1 for t in tasks if t.action is Action.CLEAR)

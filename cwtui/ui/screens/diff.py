@@ -13,6 +13,7 @@ from textual.widgets import Footer, Header, Input, LoadingIndicator, Static
 from cwtui.core.errors import CwtuiError
 from cwtui.core.models import Action, Plan, PlanRow, Reason, format_ms
 from cwtui.core.sync import PairSync
+from cwtui.core.text import safe_text
 from cwtui.ui.screens.modals import ConfirmModal, DetailModal, ErrorModal
 from cwtui.ui.widgets.plan_format import describe_row, percent, why_not_forceable
 from cwtui.ui.widgets.plan_table import COLUMN_LABELS, FILTER_ORDER, FILTERS, PlanTable
@@ -101,7 +102,7 @@ class DiffScreen(Screen[bool]):
             self.sync = PairSync(config, self.pair_name, self.app.journal, client_factory=self.app.client_factory)
             plan = await self.sync.plan(progress=self._say)
         except CwtuiError as exc:
-            self.query_one("#status", Static).update(f"Planning failed: {exc}")
+            self.query_one("#status", Static).update(safe_text(f"Planning failed: {exc}"))
             self.app.push_screen(ErrorModal(str(exc), f"Cannot plan pair '{self.pair_name}'"))
             return
         finally:
@@ -115,11 +116,11 @@ class DiffScreen(Screen[bool]):
         src, dst = plan.source, plan.destination
         cap = f"{plan.effective_max_percent:g}%" if plan.effective_max_percent else "none"
         rules = f"dest. MaxResumePct {plan.rules.max_resume_pct:g}%" if plan.rules else "server rules off"
-        self.query_one("#pair-line", Static).update(
+        self.query_one("#pair-line", Static).update(safe_text(
             f"{src.name} ({src.server_name} {src.version}, {src.user_name}) → "
-            f"{dst.name} ({dst.server_name} {dst.version}, {dst.user_name}) · cap {cap}, {rules}")
+            f"{dst.name} ({dst.server_name} {dst.version}, {dst.user_name}) · cap {cap}, {rules}"))
         notices = self.query_one("#notices", Static)
-        notices.update("\n".join(f"⚠ {n}" for n in plan.notices))
+        notices.update("\n".join(f"⚠ {safe_text(n)}" for n in plan.notices))
         notices.display = bool(plan.notices)
         self.query_one("#status", Static).update(f"Plan ready: {len(plan.rows)} rows.")
         self.table.load(plan.rows, self.ticked, "changes" if plan.writes else "all")
@@ -218,7 +219,7 @@ class DiffScreen(Screen[bool]):
         elif row.writes:
             self._set_tick(row, True)
         elif not row.forceable:
-            self.notify(f"Cannot force “{row.title}”: {why_not_forceable(row)}.", title="Not forceable",
+            self.notify(f"Cannot force “{safe_text(row.title)}”: {why_not_forceable(row)}.", title="Not forceable",
                         severity="warning", markup=False)
         elif row.reason is Reason.NEAR_COMPLETE:
             self.app.push_screen(ConfirmModal(self._near_complete_question(row), title="Force a near-complete item?",

@@ -14,6 +14,8 @@ from textual.widgets import DataTable, Footer, Header, Static
 from cwtui.core.config_model import Config, ServerEntry
 from cwtui.core.errors import CwtuiError
 from cwtui.core.journal import RunRecord
+from cwtui.core.text import safe_text
+from cwtui.core.urls import shown_url
 from cwtui.ui.screens.modals import ConfirmModal, ErrorModal
 
 NO_SERVERS = "No servers yet. Press s to log in to a Jellyfin server; add two, then press p to pair them."
@@ -78,7 +80,8 @@ class HomeScreen(Screen):
         table = self.query_one("#servers", DataTable)
         table.clear()
         for entry in self.config.servers.values():
-            table.add_row(Text(entry.name), Text(entry.url), Text(entry.user_name or "(not logged in)"),
+            table.add_row(Text(entry.name), Text(shown_url(entry.url)),
+                          Text(safe_text(entry.user_name) or "(not logged in)"),
                           Text("checking…", style="italic"), _tls_cell(entry), key=entry.name)
         self.query_one("#no-servers").display = not self.config.servers
         table.display = bool(self.config.servers)
@@ -111,16 +114,16 @@ class HomeScreen(Screen):
         try:
             client = self.app.client_factory(entry, device_id)
         except CwtuiError as exc:
-            self._set_status(entry.name, Text(str(exc), style="red"))
+            self._set_status(entry.name, Text(safe_text(exc), style="red"))
             return
         try:
             info = await client.public_info()
         except CwtuiError as exc:
-            self._set_status(entry.name, Text(f"✗ {exc}", style="red"))
+            self._set_status(entry.name, Text(safe_text(f"✗ {exc}"), style="red"))
         else:
             note = "writes ok" if info.writable else "read-only (< 10.9)"
             style = "green" if info.writable else "yellow"
-            self._set_status(entry.name, Text(f"✓ {info.name} {info.version}, {note}", style=style))
+            self._set_status(entry.name, Text(safe_text(f"✓ {info.name} {info.version}, {note}"), style=style))
         finally:
             await client.aclose()
 

@@ -8,6 +8,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from cwtui.core.text import safe_lines, safe_text
+
 
 class ErrorModal(ModalScreen[None]):
     """A failure that stopped the flow. The text is shown as is (markup=False): it may quote server answers."""
@@ -19,8 +21,8 @@ class ErrorModal(ModalScreen[None]):
 
     def __init__(self, message: str, title: str = "Error") -> None:
         super().__init__(classes="dialog-screen")
-        self.message = message
-        self.title_text = title
+        self.message = safe_lines(message)
+        self.title_text = safe_text(title)
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog error-dialog"):
@@ -99,7 +101,7 @@ class DetailModal(ModalScreen[None]):
 
     def __init__(self, title: str, body: str) -> None:
         super().__init__(classes="dialog-screen")
-        self.title_text, self.body = title, body
+        self.title_text, self.body = safe_text(title), safe_lines(body)
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog detail-dialog"):

@@ -8,6 +8,7 @@ from typing import Any
 from rich.text import Text
 
 from cwtui.core.models import Action, Plan, PlanRow, Reason, UserData, format_ms
+from cwtui.core.text import safe_text
 
 UNRESOLVED_REASONS = (Reason.UNRESOLVED, Reason.AMBIGUOUS)
 
@@ -19,7 +20,7 @@ class Cell(Text):
 
 
 def cell(text: str, value: Any, style: str = "") -> Cell:
-    out = Cell(text, style=style, no_wrap=True, overflow="ellipsis")
+    out = Cell(safe_text(text), style=style, no_wrap=True, overflow="ellipsis")
     out.sort_value = (1, 0) if value is None else (0, value)
     return out
 

@@ -6,6 +6,7 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from cwtui.core.models import ItemResult, Status, format_ms
+from cwtui.core.text import safe_text
 
 STATUS_LOOK = {
     Status.APPLIED: ("✓ applied", "green"),
@@ -46,7 +47,7 @@ class ResultLog(DataTable):
         for result in results:
             self.results.append(result)
             change = f"{format_ms(result.before_ms)} → {format_ms(result.after_ms)}"
-            self.add_row(status_text(result), Text(result.reason.value), Text(change), Text(result.title),
-                         Text(result.detail, style="dim"), key=f"{len(self.results)}:{result.key}")
+            self.add_row(status_text(result), Text(result.reason.value), Text(change), Text(safe_text(result.title)),
+                         Text(safe_text(result.detail), style="dim"), key=f"{len(self.results)}:{result.key}")
         if results:
             self.move_cursor(row=self.row_count - 1, animate=False)
