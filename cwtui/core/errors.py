@@ -6,6 +6,8 @@ EXIT_OK = 0
 EXIT_ITEM_FAILED = 1
 EXIT_USAGE = 2
 EXIT_SERVER = 3
+EXIT_JOURNAL = 5
+"""The journal could not be written (a full or read-only disk): a run stopped before any unjournaled write."""
 EXIT_CRASH = 70
 """cwtui itself failed (a bug): EX_SOFTWARE from sysexits.h; the log holds the traceback."""
 
@@ -43,7 +45,9 @@ class ConfigError(CwtuiError):
 
 
 class JournalError(CwtuiError):
-    """The journal cannot be written: no write may happen without it."""
+    """The journal cannot be written (or read): no write may happen without it."""
+
+    exit_code = EXIT_JOURNAL
 
 
 class DestinationTooOld(CwtuiError):

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 import httpx
 
 from cwtui.core import dto
-from cwtui.core.errors import BadRequest, BadResponse, DestinationTooOld, NotFound, UsageError
+from cwtui.core.errors import BadRequest, BadResponse, DestinationTooOld, NotFound, ServerError, UsageError
 from cwtui.core.http import ClientIdentity, HttpSession, Messages
 from cwtui.core.text import safe_text
 from cwtui.core.models import (
@@ -120,10 +120,14 @@ class JellyfinClient:
         return self.user_id
 
     def _items(self, data: Any) -> list[Item]:
-        """Movies and episodes of a QueryResult; anything else (no Id, another Type) is skipped and counted."""
+        """Movies and episodes of a QueryResult; anything else (no Id, another Type) is skipped and counted.
+
+        Virtual (missing-episode) placeholders are dropped too: nobody can play them, so nothing may be written to
+        them, and a placeholder beside a real episode would look like a second version (gotcha 24).
+        """
         items = [dto.parse_item(entry) for entry in dto.query_items(data)]
         self.skipped_malformed += sum(1 for item in items if item is None)
-        return [item for item in items if item is not None]
+        return [item for item in items if item is not None and not item.virtual]
 
     async def _legacy(self) -> bool:
         """True on servers before 10.9 (older routes); an unreadable version counts as new."""
@@ -210,6 +214,26 @@ class JellyfinClient:
             self.user_id = user.id
         return user
 
+    async def why_cannot_write(self) -> str | None:
+        """Why this client cannot write play state, in a sentence, or None when it can.
+
+        A server before 10.9 has no UserData write. A user whose policy has EnableUserPreferenceAccess off gets 403
+        from the UserData POST even for their own data (administrators and API keys skip that check, and /Users/Me
+        answers 400 to an API key). Found before any write, so a run never starts that cannot finish.
+        """
+        info = await self.public_info()
+        if not info.writable:
+            return f"Jellyfin {info.version} has no way to write a position (10.9 or newer is needed)"
+        try:
+            user = await self._get("/Users/Me", parse=dto.parse_user)
+        except BadRequest:
+            return None  # an API key: it acts with administrator rights
+        if user.is_admin or user.may_edit_user_data:
+            return None
+        return (f"user {user.name} may not change their own play state on this server (the user's policy has "
+                "\"Allow user to edit their own data\" (EnableUserPreferenceAccess) off); an administrator can allow "
+                "it in Dashboard -> Users, or log in with an API key")
+
     async def users(self) -> list[User]:
         return await self._get("/Users", parse=dto.parse_users)
 
@@ -223,8 +247,8 @@ class JellyfinClient:
             raw = await self._get("/UserViews", {"userId": uid}, parse=dto.query_items)
         return [lib for lib in (dto.parse_library(entry) for entry in raw) if lib is not None]
 
-    async def _paged(self, params: dict[str, Any], page_size: int) -> AsyncIterator[list[Any]]:
-        """Raw `Items` pages of GET /Items until a short page.
+    async def _paged(self, params: dict[str, Any], page_size: int, path: str = "/Items") -> AsyncIterator[list[Any]]:
+        """Raw `Items` pages of GET `path` (/Items, or /UserItems/Resume) until a short page.
 
         A server that does not page as asked ends in a BadResponse, never a loop: a full page that brings no
         id not seen before (it ignores startIndex), a page past the TotalRecordCount it reported itself, or
@@ -232,7 +256,7 @@ class JellyfinClient:
         """
         start, ids, total = 0, set(), None
         for _ in range(MAX_PAGED_ITEMS // max(1, page_size) + 2):
-            raw, count = await self._get("/Items", {**params, "startIndex": start, "limit": page_size},
+            raw, count = await self._get(path, {**params, "startIndex": start, "limit": page_size},
                                          parse=_page, messages=LIBRARY_READ)
             total = count if count is not None else total
             before = len(ids)
@@ -252,17 +276,28 @@ class JellyfinClient:
                           hint="is this a Jellyfin server?")
 
     async def resume_items(self, library_ids: Iterable[str] | None = None) -> list[Item]:
-        """Every resumable movie and episode of this user (position > 0), one pass per library if given."""
+        """Every resumable movie and episode of this user (position > 0), one pass per library if given.
+
+        On 12.0 `/Items?filters=IsResumable` leaves out alternate versions (and the whole movie when an alternate
+        was played last), so 12.0 is read from /UserItems/Resume, which lists the version played (gotcha 19).
+        """
         base = {"userId": self._uid(), "recursive": True, "filters": "IsResumable", "includeItemTypes": RESUME_TYPES,
                 "fields": "ProviderIds", "enableImages": False, "enableTotalRecordCount": False,
                 "sortBy": "SortName"}
+        path = "/Items"
+        if await self.has_versions():
+            path, base = "/UserItems/Resume", {k: v for k, v in base.items() if k not in ("filters", "sortBy")}
         parents: list[str | None] = list(library_ids) if library_ids is not None else [None]
         seen: dict[str, Item] = {}
         for parent in parents:
             params = base if parent is None else {**base, "parentId": parent}
-            async for raw in self._paged(params, self.resume_page_size):
+            async for raw in self._paged(params, self.resume_page_size, path=path):
                 _fresh(self._items(raw), seen)
         return list(seen.values())
+
+    async def has_versions(self) -> bool:
+        """12.0 keeps progress per version of a movie and hides alternate versions from /Items (§2.6)."""
+        return (await self.public_info()).version_tuple >= (12,)
 
     def _library_params(self, types: str, parent_id: str | None) -> dict[str, Any]:
         return {"userId": self._uid(), "recursive": True, "includeItemTypes": types, "fields": "ProviderIds",
@@ -289,21 +324,45 @@ class JellyfinClient:
     async def episodes(self, series_id: str) -> list[Item]:
         """Every episode of a series, with provider ids and this user's data."""
         items = await self._get(f"/Shows/{self._item_id(series_id)}/Episodes",
-                                {"userId": self._uid(), "fields": "ProviderIds", "enableImages": False},
+                                {"userId": self._uid(), "fields": "ProviderIds", "enableImages": False,
+                                 "isMissing": False},
                                 parse=self._items)
         return _fresh(items, {})
 
-    async def items_by_ids(self, ids: Iterable[str]) -> list[Item]:
-        """Items with this user's data, fetched ~100 ids per request; unknown or hidden ids are simply absent."""
+    async def items_by_ids(self, ids: Iterable[str], *, versions: bool = False,
+                           resumable_only: bool = False) -> list[Item]:
+        """Items with this user's data, fetched ~100 ids per request; unknown or hidden ids are simply absent.
+
+        `versions` also asks for MediaSources (12.0 alternate versions). `resumable_only` adds filters=IsResumable,
+        which the server answers from its stored rows, not from its per-item cache (gotcha 17): the way to verify a
+        write against what is really stored.
+        """
         wanted = list(dict.fromkeys(i for i in (dto.norm_id(x) for x in ids) if i))
         uid = self._uid()
+        params = {"userId": uid, "fields": "ProviderIds,MediaSources" if versions else "ProviderIds",
+                  "enableImages": False, "enableTotalRecordCount": False,
+                  "filters": "IsResumable" if resumable_only else None}
         seen: dict[str, Item] = {}
         for start in range(0, len(wanted), IDS_BATCH):
             batch = wanted[start:start + IDS_BATCH]
-            _fresh(await self._get("/Items", {"userId": uid, "ids": ",".join(batch), "fields": "ProviderIds",
-                                              "enableImages": False, "enableTotalRecordCount": False},
-                                   parse=self._items), seen)
+            _fresh(await self._get("/Items", {**params, "ids": ",".join(batch)}, parse=self._items), seen)
         return list(seen.values())
+
+    async def version_items(self, primary: Item) -> list[Item]:
+        """The other versions of a 12.0 movie (`primary.version_ids`), each with its own user data.
+
+        /Items drops alternate versions, so each is read by its id (GET /Items/{id} works for any version); one that
+        cannot be read is left out.
+        """
+        out = []
+        for vid in primary.version_ids:
+            if vid == primary.id:
+                continue
+            try:
+                out.append(await self.item(vid))
+            except ServerError:
+                continue
+        return out
 
     async def item(self, item_id: str) -> Item:
         """One movie or episode with this user's data; NotFound when it is gone or hidden."""

@@ -113,8 +113,10 @@ def test_rule5_already_watched_unless_replay():
 
 
 # rule 6 / 7 -----------------------------------------------------------------------------------------
-def test_rule6_destination_missing_also_when_no_user_data():
-    assert decide(movie(600), movie(None)).reason is Reason.DESTINATION_MISSING
+def test_a_destination_read_without_user_data_is_unknown_not_empty():
+    # Issue 8: a read that lacks UserData is unknown, not empty: planning a write on it could overwrite real state.
+    row = decide(movie(600), movie(None))
+    assert (row.action, row.reason) == (Action.SKIP, Reason.READ_FAILED)
 
 
 def test_rule7_in_sync_compares_whole_milliseconds():
@@ -237,3 +239,15 @@ def test_rule12_enable_off_plans_nothing():
 def test_every_row_says_which_rule_decided_it():
     row = decide(movie(1200, last=100), movie(600, last=0))
     assert row.rule.startswith("rule 9")
+
+
+def test_rule11_a_destination_within_one_second_of_zero_is_already_cleared():
+    # Found by hypothesis: a clear of a 1 s position is "already there" for the live re-check, so planning it
+    # would plan it again after every run.
+    source = movie(0, last=100)
+    settings = ProgressSettings(remove=True)
+    near = movie(1, last=0)
+    rows = plan_rows([], [ZeroCandidate(near, source)], settings, None)
+    assert (rows[0].action, rows[0].reason) == (Action.SKIP, Reason.IN_SYNC)
+    rows = plan_rows([], [ZeroCandidate(movie(1.001, last=0), source)], settings, None)
+    assert rows[0].action is Action.CLEAR
