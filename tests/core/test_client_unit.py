@@ -648,8 +648,12 @@ async def test_paging_past_the_servers_own_count_is_an_error():
 async def test_paging_without_a_last_page_is_bounded(monkeypatch):
     monkeypatch.setattr("cwtui.core.jellyfin.MAX_PAGED_ITEMS", 1000)
     fake = Fake()
-    fake.on("GET", "/Items", lambda r: js({"Items": [movie(n + 1) for n in range(
-        int(r.url.params["startIndex"]), int(r.url.params["startIndex"]) + 100)]}))
+
+    def endless(request):
+        assert len(fake.requests) < 50, "the client kept paging: no bound"
+        start = int(request.url.params["startIndex"])
+        return js({"Items": [movie(n + 1) for n in range(start, start + 100)]})
+    fake.on("GET", "/Items", endless)
     async with fake.client() as c:
         with pytest.raises(BadResponse, match="more than 1000 items without a last page"):
             _ = [p async for p in c.library_pages(page_size=100)]

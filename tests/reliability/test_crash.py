@@ -134,3 +134,25 @@ async def test_a_crash_in_a_plan_shows_one_sentence_and_no_secret(make_world, mo
 
     _, screen_text = await _crash(app, drive, capsys)
     _assert_safe(world, app, None, screen_text, log_file, "KeyError")
+
+
+async def test_a_config_save_that_fails_in_the_tui_is_shown_not_a_crash(make_world, monkeypatch):
+    import errno
+    import os
+
+    world = make_world(pair=False)
+    before = world.config_file.path.read_bytes()
+
+    def full_disk(fd, data):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    app = world.app()
+    async with app.run_test(size=(100, 40)) as pilot:
+        monkeypatch.setattr("cwtui.core.paths.os.write", full_disk)
+        await _password_login(world, app, pilot)
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, LoginScreen), "the app is still running, on the login screen"
+        shown = str(screen.query_one("#error").render())
+        assert "cannot save the config: No space left on device" in shown and PASSWORD not in shown
+    assert world.config_file.path.read_bytes() == before
