@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import ssl
 from collections.abc import Callable
@@ -703,11 +704,17 @@ async def test_an_answer_over_the_size_cap_is_refused(monkeypatch):
     def chunked(_request):  # no content-length: the cap must hold while reading, too
         body = json.dumps(big).encode()
         return httpx.Response(200, stream=httpx.ByteStream(body), headers={"content-type": "application/json"})
+    def gzip_bomb(_request):  # a small body that decompresses past the cap
+        body = gzip.compress(json.dumps(big).encode())
+        assert len(body) < 10_000
+        return httpx.Response(200, content=body, headers={"content-type": "application/json",
+                                                          "content-encoding": "gzip"})
     fake = Fake()
     fake.on("GET", "/Items", chunked)
     fake.on("GET", "/Sessions", js(big))
+    fake.on("GET", "/Users", gzip_bomb)
     async with fake.client(get_retries=0) as c:
-        for call in (c.resume_items(), c.sessions()):
+        for call in (c.resume_items(), c.sessions(), c.users()):
             with pytest.raises(BadResponse, match="larger than"):
                 await call
 
