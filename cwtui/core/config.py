@@ -87,8 +87,9 @@ class ConfigFile:
             tbl, created = _child_table(_child_table(doc, "servers", super_table=True)[0], entry.name)
             for key, value in _server_values(entry).items():
                 _set(tbl, key, value, write_default=key in ("url", "user_id", "user_name", "token"))
-            if entry.ca_bundle is None and "ca_bundle" in tbl:
-                del tbl["ca_bundle"]
+            for key in ("ca_bundle", "device_id"):
+                if getattr(entry, key) is None and key in tbl:
+                    del tbl[key]
             _end_table(tbl, created)
 
         return self._edit(change)
@@ -119,6 +120,10 @@ class ConfigFile:
             pair, created = _child_table(_child_table(doc, "pairs", super_table=True)[0], entry.name)
             _set(pair, "source", entry.source)
             _set(pair, "destination", entry.destination)
+            if entry.same_server is not None:
+                _set(pair, "same_server", entry.same_server)
+            elif "same_server" in pair:
+                del pair["same_server"]
             _end_table(pair, created)
             defaults = _progress_values(ProgressSettings())
             values = _progress_values(entry.progress)
@@ -272,12 +277,15 @@ def _set(table: Any, key: str, value: Any, *, write_default: bool = True) -> Non
 
 def _server_values(entry: ServerEntry) -> dict[str, Any]:
     return {"url": entry.url, "user_id": entry.user_id, "user_name": entry.user_name, "token": entry.token,
-            "ca_bundle": entry.ca_bundle, "insecure": entry.insecure}
+            "ca_bundle": entry.ca_bundle, "insecure": entry.insecure, "device_id": entry.device_id}
 
 
 def _pair_values(entry: PairEntry) -> dict[str, Any]:
-    return {"source": entry.source, "destination": entry.destination,
-            "features": {"progress": _progress_values(entry.progress)}}
+    values = {"source": entry.source, "destination": entry.destination,
+              "features": {"progress": _progress_values(entry.progress)}}
+    if entry.same_server is not None:
+        values["same_server"] = entry.same_server
+    return values
 
 
 def _progress_values(settings: ProgressSettings) -> dict[str, Any]:

@@ -20,8 +20,8 @@ DEFAULT_CONCURRENCY = 4
 NAME_RE = re.compile(r"[A-Za-z0-9_.-]+")
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _TOP_KEYS = ("device_id", "concurrency", "servers", "pairs")
-_SERVER_KEYS = ("url", "user_id", "user_name", "token", "ca_bundle", "insecure")
-_PAIR_KEYS = ("source", "destination", "features")
+_SERVER_KEYS = ("url", "user_id", "user_name", "token", "ca_bundle", "insecure", "device_id")
+_PAIR_KEYS = ("source", "destination", "same_server", "features")
 _SECONDS_KEYS = ("min_seconds", "delta_seconds", "timestamp_tolerance_seconds")
 PROGRESS_KEYS = tuple(f.name for f in fields(ProgressSettings))
 
@@ -38,11 +38,13 @@ class ServerEntry:
     """An access token from login, or an API key; never shown by repr/str."""
     ca_bundle: str | None = None
     insecure: bool = False
+    device_id: str | None = None
+    """This entry's own DeviceId (set by logins from this version on); None: the install's (older entries)."""
 
     def __repr__(self) -> str:
         return (f"ServerEntry(name={self.name!r}, url={self.url!r}, user_id={self.user_id!r}, "
                 f"user_name={self.user_name!r}, token={'<hidden>' if self.token else '<none>'}, "
-                f"ca_bundle={self.ca_bundle!r}, insecure={self.insecure!r})")
+                f"ca_bundle={self.ca_bundle!r}, insecure={self.insecure!r}, device_id={self.device_id!r})")
 
     __str__ = __repr__
 
@@ -55,6 +57,9 @@ class PairEntry:
     source: str
     destination: str
     progress: ProgressSettings = field(default_factory=ProgressSettings)
+    same_server: bool | None = None
+    """None: decided by the server ids. False: two servers even if they report one id (a copied data folder);
+    True: one server, items matched by id."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,10 @@ class Config:
         """The DeviceId clients send: the install's own, or a placeholder until the first login saves one (only a
         login binds a token to it)."""
         return self.device_id or "cwtui-unset-device"
+
+    def device_id_for(self, entry: ServerEntry) -> str:
+        """The DeviceId a server entry's client sends: its own (one per server and user), else the install's."""
+        return entry.device_id or self.client_device_id
 
     def server(self, name: str) -> ServerEntry:
         """The server entry called `name`, or a ConfigError listing the names there are."""
@@ -181,6 +190,9 @@ def check_server(name: str, value: Any, ck: Checker) -> ServerEntry:
     ca_bundle = tbl.get("ca_bundle")
     if ca_bundle is not None:
         ck.string(ca_bundle, parts + ("ca_bundle",), empty_ok=False)
+    device_id = tbl.get("device_id")
+    if device_id is not None:
+        ck.string(device_id, parts + ("device_id",), empty_ok=False)
     return ServerEntry(
         name=name,
         url=url.strip(),
@@ -189,6 +201,7 @@ def check_server(name: str, value: Any, ck: Checker) -> ServerEntry:
         token=ck.string(tbl.get("token", ""), parts + ("token",)),
         ca_bundle=ca_bundle,
         insecure=ck.boolean(tbl.get("insecure", False), parts + ("insecure",)),
+        device_id=device_id,
     )
 
 
@@ -207,7 +220,10 @@ def check_pair(name: str, value: Any, servers: dict[str, ServerEntry], ck: Check
         ck.fail(parts + ("destination",), "source and destination are the same server entry")
     features = ck.table(tbl.get("features", {}), parts + ("features",), ("progress",))
     progress = _progress(features.get("progress", {}), parts + ("features", "progress"), ck)
-    return PairEntry(name=name, source=ends["source"], destination=ends["destination"], progress=progress)
+    same = tbl.get("same_server")
+    same_server = None if same is None else ck.boolean(same, parts + ("same_server",))
+    return PairEntry(name=name, source=ends["source"], destination=ends["destination"], progress=progress,
+                     same_server=same_server)
 
 
 def _progress(value: Any, parts: tuple[str, ...], ck: Checker) -> ProgressSettings:
