@@ -6,6 +6,7 @@ EXIT_OK = 0
 EXIT_ITEM_FAILED = 1
 EXIT_USAGE = 2
 EXIT_SERVER = 3
+EXIT_CANCELLED = 4
 
 
 class CwtuiError(Exception):
