@@ -23,6 +23,9 @@ SYNC_COMMANDS = {"runs": cmd_runs, "servers": cmd_servers, "pairs": cmd_pairs}
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    root = logging.getLogger("cwtui")
+    if not root.handlers:  # commands that keep no log (servers, runs) must not echo errors through logging's stderr
+        root.addHandler(logging.NullHandler())
     try:
         return run(args)
     except CwtuiError as exc:

@@ -200,6 +200,9 @@ def test_a_config_path_that_does_not_exist_is_said_to_not_exist(capsys, tmp_path
         code, out, err = cli(capsys, "--config", str(missing), *command)
         assert code == 2 and f"config file {missing} does not exist" in err and out == "", command
         assert not missing.exists()
+    done = subprocess.run([sys.executable, "-m", "cwtui", "servers", "--config", str(missing)], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 2 and done.stderr.count("does not exist") == 1  # said once, not echoed by the log
 
 
 def test_demo_no_tui_prints_what_logging_in_to_its_servers_needs(capsys, monkeypatch, tmp_path):
