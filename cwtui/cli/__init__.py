@@ -94,7 +94,7 @@ def demo_instructions(demo) -> str:
             "try, in another shell:\n"
             f"  export CWTUI_CONFIG={demo.config_path} CWTUI_STATE_DIR={demo.state_dir}\n"
             f"  cwtui plan {demo.pair_name} --all\n"
-            f"  cwtui login again --url {demo.source_url} --user {data.user_name}    (password: {data.password})\n"
+            f"  cwtui login mine --url {demo.source_url} --user {data.user_name}    (password: {data.password})\n"
             "serving until Ctrl+C")
 
 
