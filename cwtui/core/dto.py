@@ -170,6 +170,7 @@ def parse_user_data(raw: Any) -> UserData | None:
         played=parse_bool(raw.get("Played")),
         play_count=parse_int(raw.get("PlayCount")) or 0,
         last_played=parse_date(raw.get("LastPlayedDate")),
+        key=_str(raw.get("Key")) or None,
     )
 
 
@@ -200,7 +201,17 @@ def parse_item(raw: Any) -> Item | None:
         season=parse_int(raw.get("ParentIndexNumber")) if kind is ItemKind.EPISODE else None,
         episode=parse_int(raw.get("IndexNumber")) if kind is ItemKind.EPISODE else None,
         user_data=parse_user_data(raw.get("UserData")),
+        virtual=str(raw.get("LocationType") or "").strip().lower() == "virtual",
+        version_ids=_version_ids(raw.get("MediaSources")),
     )
+
+
+def _version_ids(raw: Any) -> tuple[str, ...]:
+    """The item ids of a 12.0 item's versions (MediaSource.Id), only when there are at least two."""
+    if not isinstance(raw, list):
+        return ()
+    ids = tuple(dict.fromkeys(i for i in (norm_id(m.get("Id")) for m in raw if isinstance(m, dict)) if i))
+    return ids if len(ids) > 1 else ()
 
 
 def parse_series(raw: Any) -> Series | None:
@@ -226,7 +237,8 @@ def parse_user(raw: Any) -> User:
     if user_id is None:
         raise BadResponse("a user without an Id")
     policy = data.get("Policy") if isinstance(data.get("Policy"), dict) else {}
-    return User(id=user_id, name=_str(data.get("Name")) or "", is_admin=parse_bool(policy.get("IsAdministrator")))
+    return User(id=user_id, name=_str(data.get("Name")) or "", is_admin=parse_bool(policy.get("IsAdministrator")),
+                may_edit_user_data=parse_bool(policy.get("EnableUserPreferenceAccess"), default=True))
 
 
 def parse_users(raw: Any) -> list[User]:
@@ -297,6 +309,7 @@ def parse_session(raw: Any) -> Session | None:
     if not isinstance(raw, dict) or raw.get("Id") in (None, ""):
         return None
     playing = raw.get("NowPlayingItem")
+    play_state = raw.get("PlayState") if isinstance(raw.get("PlayState"), dict) else {}
     extra = raw.get("AdditionalUsers") if isinstance(raw.get("AdditionalUsers"), list) else []
     return Session(
         id=str(raw["Id"]),
@@ -305,4 +318,5 @@ def parse_session(raw: Any) -> Session | None:
         additional_user_ids=tuple(
             uid for uid in (norm_id(u.get("UserId")) for u in extra if isinstance(u, dict)) if uid
         ),
+        media_source_id=norm_id(play_state.get("MediaSourceId")),
     )

@@ -117,10 +117,14 @@ class JellyfinClient:
         return self.user_id
 
     def _items(self, data: Any) -> list[Item]:
-        """Movies and episodes of a QueryResult; anything else (no Id, another Type) is skipped and counted."""
+        """Movies and episodes of a QueryResult; anything else (no Id, another Type) is skipped and counted.
+
+        Virtual (missing-episode) placeholders are dropped too: nobody can play them, so nothing may be written to
+        them, and a placeholder beside a real episode would look like a second version (gotcha 24).
+        """
         items = [dto.parse_item(entry) for entry in dto.query_items(data)]
         self.skipped_malformed += sum(1 for item in items if item is None)
-        return [item for item in items if item is not None]
+        return [item for item in items if item is not None and not item.virtual]
 
     async def _legacy(self) -> bool:
         """True on servers before 10.9 (older routes); an unreadable version counts as new."""
@@ -207,6 +211,26 @@ class JellyfinClient:
             self.user_id = user.id
         return user
 
+    async def why_cannot_write(self) -> str | None:
+        """Why this client cannot write play state, in a sentence, or None when it can.
+
+        A server before 10.9 has no UserData write. A user whose policy has EnableUserPreferenceAccess off gets 403
+        from the UserData POST even for their own data (administrators and API keys skip that check, and /Users/Me
+        answers 400 to an API key). Found before any write, so a run never starts that cannot finish.
+        """
+        info = await self.public_info()
+        if not info.writable:
+            return f"Jellyfin {info.version} has no way to write a position (10.9 or newer is needed)"
+        try:
+            user = await self._get("/Users/Me", parse=dto.parse_user)
+        except BadRequest:
+            return None  # an API key: it acts with administrator rights
+        if user.is_admin or user.may_edit_user_data:
+            return None
+        return (f"user {user.name} may not change their own play state on this server (the user's policy has "
+                "\"Allow user to edit their own data\" (EnableUserPreferenceAccess) off); an administrator can allow "
+                "it in Dashboard -> Users, or log in with an API key")
+
     async def users(self) -> list[User]:
         return await self._get("/Users", parse=dto.parse_users)
 
@@ -275,20 +299,28 @@ class JellyfinClient:
     async def episodes(self, series_id: str) -> list[Item]:
         """Every episode of a series, with provider ids and this user's data."""
         items = await self._get(f"/Shows/{self._item_id(series_id)}/Episodes",
-                                {"userId": self._uid(), "fields": "ProviderIds", "enableImages": False},
+                                {"userId": self._uid(), "fields": "ProviderIds", "enableImages": False,
+                                 "isMissing": False},
                                 parse=self._items)
         return _fresh(items, {})
 
-    async def items_by_ids(self, ids: Iterable[str]) -> list[Item]:
-        """Items with this user's data, fetched ~100 ids per request; unknown or hidden ids are simply absent."""
+    async def items_by_ids(self, ids: Iterable[str], *, versions: bool = False,
+                           resumable_only: bool = False) -> list[Item]:
+        """Items with this user's data, fetched ~100 ids per request; unknown or hidden ids are simply absent.
+
+        `versions` also asks for MediaSources (12.0 alternate versions). `resumable_only` adds filters=IsResumable,
+        which the server answers from its stored rows, not from its per-item cache (gotcha 17): the way to verify a
+        write against what is really stored.
+        """
         wanted = list(dict.fromkeys(i for i in (dto.norm_id(x) for x in ids) if i))
         uid = self._uid()
+        params = {"userId": uid, "fields": "ProviderIds,MediaSources" if versions else "ProviderIds",
+                  "enableImages": False, "enableTotalRecordCount": False,
+                  "filters": "IsResumable" if resumable_only else None}
         seen: dict[str, Item] = {}
         for start in range(0, len(wanted), IDS_BATCH):
             batch = wanted[start:start + IDS_BATCH]
-            _fresh(await self._get("/Items", {"userId": uid, "ids": ",".join(batch), "fields": "ProviderIds",
-                                              "enableImages": False, "enableTotalRecordCount": False},
-                                   parse=self._items), seen)
+            _fresh(await self._get("/Items", {**params, "ids": ",".join(batch)}, parse=self._items), seen)
         return list(seen.values())
 
     async def item(self, item_id: str) -> Item:

@@ -53,6 +53,8 @@ class UserData:
     play_count: int = 0
     last_played: datetime | None = None
     """Aware UTC, or None when the server sent none."""
+    key: str | None = field(default=None, compare=False)
+    """The user-data key of the row read (`UserData.Key`). Below 10.11 equal keys mean one shared stored row."""
 
     @property
     def position_ms(self) -> int:
@@ -76,6 +78,10 @@ class Item:
     episode: int | None = None
     """IndexNumber."""
     user_data: UserData | None = None
+    virtual: bool = False
+    """A missing-episode placeholder (`LocationType: "Virtual"`): nobody can play it, so nothing is written to it."""
+    version_ids: tuple[str, ...] = ()
+    """12.0: the ids of this item's versions (`MediaSources`), when it has more than one and they were asked for."""
 
     @property
     def runtime_ms(self) -> int | None:
@@ -131,6 +137,9 @@ class User:
     id: str
     name: str
     is_admin: bool = False
+    may_edit_user_data: bool = True
+    """Policy `EnableUserPreferenceAccess`: off means the UserData GET and POST answer 403 for this user's own data
+    (administrators and API keys skip that check)."""
 
 
 @dataclass(frozen=True)
@@ -167,10 +176,13 @@ class Session:
     user_id: str | None
     now_playing_item_id: str | None = None
     additional_user_ids: tuple[str, ...] = ()
+    media_source_id: str | None = None
+    """`PlayState.MediaSourceId`: on 12.0 the version being played, while NowPlayingItem is the displayed item."""
 
     def is_playing(self, user_id: str, item_id: str) -> bool:
-        """True when this session plays item_id for user_id (a session with no user never counts)."""
-        if not self.user_id or self.now_playing_item_id != item_id:
+        """True when this session plays item_id (as the item shown or the version played) for user_id (a session
+        with no user never counts)."""
+        if not self.user_id or item_id not in (self.now_playing_item_id, self.media_source_id):
             return False
         return user_id == self.user_id or user_id in self.additional_user_ids
 
@@ -199,6 +211,8 @@ class Action(StrEnum):
     UPSERT = "upsert"
     CLEAR = "clear"
     SKIP = "skip"
+    RESTORE = "restore"
+    """Undo: give an item back its journaled prior state."""
 
 
 class Reason(StrEnum):
@@ -223,6 +237,12 @@ class Reason(StrEnum):
     ADD_DISABLED = "add_disabled"
     REMOVE_DISABLED = "remove_disabled"
     FORCED = "forced"
+    SUPERSEDED_BY_COPY = "superseded_by_copy"
+    """Another copy of the title on the source was played more recently (or is further along) and is synced."""
+    SHARED_ROW = "shared_row"
+    """10.8-10.10: this destination item shares one stored row with another, which is written instead."""
+    ALTERNATE_VERSIONS = "alternate_versions"
+    """12.0: the item has alternate versions; clearing one is refused until proven safe on a real 12.0 server."""
     # decided live, at apply time
     ACTIVE_SESSION = "active_session"
     SESSION_CHECK_FAILED = "session_check_failed"
@@ -235,6 +255,22 @@ class Reason(StrEnum):
     WRITTEN = "written"
     RESTORED = "restored"
     CHANGED_SINCE_RUN = "changed_since_run"
+
+
+@dataclass(frozen=True)
+class VersionPlan:
+    """What one destination item of a row gets, decided against that item's own state."""
+
+    item_id: str
+    state: UserData | None
+    """The item's user data as the plan read it: the live re-check compares against exactly this."""
+    action: Action
+    reason: Reason
+    rule: str = ""
+
+    @property
+    def writes(self) -> bool:
+        return self.action in (Action.UPSERT, Action.CLEAR)
 
 
 @dataclass(frozen=True)
@@ -265,6 +301,8 @@ class PlanRow:
     """ProductionYear, None when unknown."""
     matched_by: str = ""
     """How the destination item(s) were found ("by imdb=tt0133093", "series X, S01E02"), or why not."""
+    versions: tuple[VersionPlan, ...] = ()
+    """One entry per destination item, in `destination_item_ids` order (empty for unmatched rows)."""
 
     @property
     def source_ms(self) -> int | None:
@@ -305,6 +343,8 @@ class SideInfo:
     user_id: str
     server_id: str
     writable: bool
+    why_not_writable: str = ""
+    """When `writable` is false: why, in a sentence (an old server, or a user not allowed to edit play state)."""
 
 
 @dataclass(frozen=True)
@@ -332,6 +372,24 @@ class Plan:
         return {"by_action": by_action, "by_reason": by_reason}
 
 
+@dataclass(frozen=True)
+class Target:
+    """What one write sends: each field None is not sent. `unplay_first` (undo only) clears a last-played time,
+    which no UserData POST can do, through the unplayed route before the POST."""
+
+    position_ticks: int
+    played: bool | None = None
+    play_count: int | None = None
+    last_played: datetime | None = None
+    unplay_first: bool = False
+
+    @classmethod
+    def restoring(cls, prior: UserData, now: UserData | None = None) -> Target:
+        """Everything back to `prior`; the unplayed route first only when a last-played time must go away."""
+        clear_date = prior.last_played is None and (now is None or now.last_played is not None)
+        return cls(prior.position_ticks, prior.played, prior.play_count, prior.last_played, unplay_first=clear_date)
+
+
 class Status(StrEnum):
     APPLIED = "applied"
     SKIPPED = "skipped"
@@ -354,3 +412,6 @@ class ItemResult:
     after_ms: int | None = None
     dry_run: bool = False
     detail: str = ""
+    name: str = ""
+    """The item's Jellyfin Name exactly; `title` is the display form."""
+    year: int | None = None

@@ -52,6 +52,7 @@ class PairSync:
         self.destination = client_factory(self.destination_entry, device_id)
         self.source_info: ServerInfo | None = None
         self.destination_info: ServerInfo | None = None
+        self.why_not_writable: str | None = None
 
     async def __aenter__(self) -> PairSync:
         return self
@@ -78,9 +79,13 @@ class PairSync:
                              hint="point the destination at another user or server")
         settings = self.pair.progress
         notices = insecure_notices([self.source_entry, self.destination_entry])
+        self.why_not_writable = await self.destination.why_cannot_write()
         if not self.destination_info.writable:
             notices.append(str(DestinationTooOld(self.destination_info.name, self.destination_info.version))
                            + "; this plan is for reading only")
+        elif self.why_not_writable:
+            notices.append(f"'{self.destination_entry.name}' cannot take writes: {self.why_not_writable}; "
+                           "this plan is for reading only")
         rules: ResumeRules | None = None
         if settings.enable and settings.respect_server_resume_rules:
             try:
@@ -97,7 +102,8 @@ class PairSync:
             library_ids = await self._library_ids()
             indexed = await index_pair(self.source, self.destination, same_server=same_server,
                                        library_ids=library_ids, progress=say)
-            rows = plan_rows(indexed.matches, indexed.zeros, settings, rules)
+            rows = plan_rows(indexed.matches, indexed.zeros, settings, rules,
+                             shared_rows=self.destination_info.version_tuple < (10, 11))
         for client, entry in ((self.source, self.source_entry), (self.destination, self.destination_entry)):
             if client.skipped_malformed:
                 notices.append(f"{client.skipped_malformed} items from '{entry.name}' had a shape cwtui could not "
@@ -107,7 +113,7 @@ class PairSync:
         return Plan(
             pair=self.pair.name,
             source=self._side(self.source_entry, self.source_info),
-            destination=self._side(self.destination_entry, self.destination_info),
+            destination=self._side(self.destination_entry, self.destination_info, self.why_not_writable),
             settings=settings,
             effective_max_percent=effective_max_percent(settings, rules) or 0,
             rules=rules,
@@ -132,9 +138,10 @@ class PairSync:
         return ids
 
     @staticmethod
-    def _side(entry: ServerEntry, info: ServerInfo) -> SideInfo:
+    def _side(entry: ServerEntry, info: ServerInfo, why_not_writable: str | None = None) -> SideInfo:
         return SideInfo(name=entry.name, server_name=info.name, version=info.version, user_name=entry.user_name,
-                        user_id=entry.user_id, server_id=info.id, writable=info.writable)
+                        user_id=entry.user_id, server_id=info.id, writable=info.writable and not why_not_writable,
+                        why_not_writable=why_not_writable or "")
 
     def start_apply(self, plan: Plan, *, only: Iterable[str] | None = None, force: Iterable[str] = (),
                     dry_run: bool = False, concurrency: int | None = None) -> ApplyRun:
@@ -156,7 +163,7 @@ def find_run(journal: Journal, run_id: str | None) -> RunRecord:
 
 
 async def open_undo(config: Config, journal: Journal, record: RunRecord, *, force: bool = False,
-                    client_factory: ClientFactory = default_client_factory) -> UndoRun:
+                    client_factory: ClientFactory = default_client_factory, chunk_size: int | None = None) -> UndoRun:
     """An UndoRun against the run's destination, after checking it is still the same server and user."""
     name = record.destination.get("name", "")
     entry = config.server(name)
@@ -169,7 +176,11 @@ async def open_undo(config: Config, journal: Journal, record: RunRecord, *, forc
         if record.destination.get("user_id") and entry.user_id != record.destination["user_id"]:
             raise UsageError(f"server '{name}' now acts as user {entry.user_name}, not the user run "
                              f"{record.run_id} wrote for")
+        why_not = await client.why_cannot_write()
+        if why_not:
+            raise UsageError(f"cannot restore run {record.run_id} on '{name}': {why_not}")
     except CwtuiError:
         await client.aclose()
         raise
-    return UndoRun(record, client, journal, force=force)
+    return UndoRun(record, client, journal, force=force, concurrency=config.concurrency, owns_client=True,
+                   chunk_size=chunk_size)

@@ -1,161 +1,58 @@
-"""Undo a journaled run: give every item it may have changed back its exact prior state, journaling as it goes."""
+"""Undo a journaled run: a `restore` step per write that may have reached the server. The engine does the rest."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from dataclasses import replace
 
-from cwtui.core.errors import CwtuiError, ServerError, ServerUnreachable
+from cwtui.core.engine import Run, Step
 from cwtui.core.jellyfin import JellyfinClient
-from cwtui.core.journal import (
-    KIND_UNDO,
-    Intent,
-    Journal,
-    RunRecord,
-    result_entry,
-    user_data_from_json,
-    user_data_to_json,
-)
-from cwtui.core.models import Action, ItemResult, Reason, Status, UserData
-
-CHUNK = 50
+from cwtui.core.journal import KIND_UNDO, Intent, Journal, RunRecord, UndoHistory
+from cwtui.core.models import Action, Target, UserData
 
 
-def same_state(a: UserData, b: UserData) -> bool:
-    """Equal as far as undo cares: position (ms), played, play count and last played (to the second)."""
-    if a.position_ms != b.position_ms or a.played != b.played or a.play_count != b.play_count:
-        return False
-    if (a.last_played is None) != (b.last_played is None):
-        return False
-    return a.last_played is None or abs((a.last_played - b.last_played).total_seconds()) < 1
+def _run_left(intent: Intent, history: UndoHistory) -> tuple[UserData, ...]:
+    """The states the item may be in if nothing else touched it since: what the read-back saw after the write, what
+    the write meant to leave (its answer may have been lost), and the empty state a half-done restore leaves."""
+    states: list[UserData] = []
+    if intent.outcome is not None and intent.outcome.after is not None:
+        states.append(intent.outcome.after)
+    t, p = intent.target, intent.prior
+    states.append(UserData(position_ticks=t.position_ticks, played=p.played if t.played is None else t.played,
+                           play_count=p.play_count if t.play_count is None else t.play_count,
+                           last_played=t.last_played or p.last_played))
+    if intent.seq in history.half_done or t.unplay_first:
+        states.append(UserData())
+    return tuple(states)
 
 
-def _as_run_left_it(intent: Intent, now: UserData) -> bool:
-    """Does the item still hold what the run wrote? (Then restoring it loses nothing newer.)"""
-    after = user_data_from_json((intent.outcome or {}).get("after"))
-    if after is not None:
-        return same_state(after, now)
-    target = intent.target
-    if target.get("unplay_first") and same_state(now, UserData()):
-        return True  # a replay write stopped after its unplay step
-    if now.position_ticks // 10_000 != int(target.get("position_ticks", 0)) // 10_000:
-        return False
-    if "played" in target and now.played != target["played"]:
-        return False
-    return True
-
-
-class UndoRun:
+class UndoRun(Run):
     """Restores the items of `record`. Items changed since the run are left alone unless `force`."""
 
-    def __init__(self, record: RunRecord, client: JellyfinClient, journal: Journal, *, force: bool = False) -> None:
+    def __init__(self, record: RunRecord, client: JellyfinClient, journal: Journal, *, force: bool = False,
+                 concurrency: int = 4, owns_client: bool = False, **kwargs) -> None:
         self.record = record
-        self.client = client
-        self.journal = journal
         self.force = force
-        self.run_id: str | None = None
-        self._settled, last_undo = journal.undone_seqs(record.run_id)
-        self.already_undone_by = last_undo if last_undo and not self.candidates else None
-        """Set when earlier undo runs already restored everything this run may have written."""
-        self.counts: dict[str, int] = {s.value: 0 for s in Status}
-        self._cancelled = False
+        self.history = journal.undo_history(record.run_id)
+        self.candidates: list[Intent] = [i for i in record.intents
+                                         if i.may_have_landed and i.seq not in self.history.settled]
+        """Writes that may have reached the server and that no earlier undo has settled."""
+        left = self.history.left_alone
+        self.already_undone_by = (self.history.last_undo if self.history.last_undo and not force and all(
+            i.seq in left and i.seq not in self.history.half_done for i in self.candidates) else None)
+        """Set when earlier undos restored everything they could: what remains changed since the run."""
+        self.left_alone: list[tuple[Intent, str]] = [(i, left[i.seq]) for i in self.candidates if i.seq in left]
+        """Items an earlier undo left alone because they changed since the run, with why."""
+        self.needs_unplay: list[Intent] = [i for i in self.candidates if i.prior.last_played is None]
+        """Items whose prior state has no last-played time: restoring them takes the unplayed route first (the only
+        way to clear that time), which also raises a "toggle played" event plugins such as Trakt see."""
+        steps = [] if self.already_undone_by else [self._step(n, i) for n, i in enumerate(self.candidates)]
+        super().__init__(KIND_UNDO, record.pair, record.destination, client, journal, steps,
+                         user_id=str(record.destination.get("user_id") or client.user_id or ""),
+                         concurrency=concurrency, undo_of=record.run_id, owns_client=owns_client, **kwargs)
 
-    def cancel(self) -> None:
-        """The item being restored finishes; the rest are reported `cancelled`."""
-        self._cancelled = True
-
-    @property
-    def cancelled(self) -> bool:
-        return self._cancelled
-
-    @property
-    def candidates(self) -> list[Intent]:
-        """Writes that may have reached the server: applied, failed after sending, or whose answer was lost."""
-        return [i for i in self.record.intents
-                if (i.outcome is None or i.outcome.get("maybe_written")) and i.seq not in self._settled]
-
-    @property
-    def summary(self) -> dict[str, int]:
-        return dict(self.counts)
-
-    async def results(self) -> AsyncIterator[ItemResult]:
-        if self.already_undone_by:
-            return
-        writer = self.journal.start(KIND_UNDO, self.record.pair, self.record.destination, undo_of=self.record.run_id)
-        self.run_id = writer.run_id
-        try:
-            todo = self.candidates
-            for start in range(0, len(todo), CHUNK):
-                chunk = todo[start:start + CHUNK]
-                try:
-                    live = {i.id: i.user_data or UserData()
-                            for i in await self.client.items_by_ids([c.item_id for c in chunk])}
-                except ServerError as exc:
-                    for c in chunk:
-                        result = self._result(c, Status.FAILED, Reason.READ_FAILED, f"could not read it: {exc}")
-                        writer.results([result_entry(c.seq, result, action="restore", maybe_written=False)])
-                        yield self._count(result)
-                    continue
-                for c in chunk:
-                    if self._cancelled:
-                        result = self._result(c, Status.CANCELLED, Reason.CANCELLED, "undo cancelled")
-                        writer.results([result_entry(c.seq, result, action="restore", maybe_written=False)])
-                    else:
-                        result = await self._one(c, live.get(c.item_id), writer)
-                    yield self._count(result)
-        except BaseException:
-            writer.abandon()
-            raise
-        writer.close(self.summary, cancelled=self._cancelled)
-
-    async def _one(self, c: Intent, now: UserData | None, writer) -> ItemResult:
-        if now is None:
-            result = self._result(c, Status.UNRESOLVED, Reason.UNRESOLVED, "the item is gone")
-        elif same_state(now, c.prior):
-            result = self._result(c, Status.SKIPPED, Reason.PROGRESS_UNCHANGED, "already in its prior state", now)
-        elif not self.force and not _as_run_left_it(c, now):
-            result = self._result(c, Status.SKIPPED, Reason.CHANGED_SINCE_RUN,
-                                  "changed since the run; left alone (--force restores it anyway)", now)
-        else:
-            writer.intents([Intent(c.seq, c.key, c.title, c.item_id, "restore", now, user_data_to_json(c.prior))])
-            try:
-                await self._restore(c.item_id, c.prior, now)
-                back = await self.client.user_data(c.item_id)
-            except CwtuiError as exc:
-                result = self._result(c, Status.FAILED, Reason.WRITE_FAILED, f"restore failed: {exc}", now)
-                maybe = isinstance(exc, ServerUnreachable)
-                writer.results([result_entry(c.seq, result, action="restore", maybe_written=maybe)])
-                return result
-            ok = same_state(back, c.prior)
-            result = self._result(c, Status.APPLIED if ok else Status.FAILED,
-                                  Reason.RESTORED if ok else Reason.VERIFY_MISMATCH, "", now, back)
-            writer.results([result_entry(c.seq, result, action="restore", maybe_written=True, after=back)], sync=True)
-            return result
-        writer.results([result_entry(c.seq, result, action="restore", maybe_written=False)])
-        return result
-
-    async def _restore(self, item_id: str, prior: UserData, now: UserData) -> None:
-        """An empty last-played time cannot be written (the server ignores a null), so unplay first, then the rest."""
-        if prior.last_played is None and now.last_played is not None:
-            await self.client.mark_unplayed(item_id)
-            fields = {}
-            if prior.position_ticks:
-                fields["position_ticks"] = prior.position_ticks
-            if prior.played:
-                fields["played"] = True
-            if prior.play_count:
-                fields["play_count"] = prior.play_count
-            if fields:
-                await self.client.write_user_data(item_id, **fields)
-            return
-        await self.client.write_user_data(item_id, position_ticks=prior.position_ticks, played=prior.played,
-                                          play_count=prior.play_count, last_played=prior.last_played)
-
-    def _count(self, result: ItemResult) -> ItemResult:
-        self.counts[result.status.value] += 1
-        return result
-
-    def _result(self, c: Intent, status: Status, reason: Reason, detail: str,
-                before: UserData | None = None, after: UserData | None = None) -> ItemResult:
-        return ItemResult(key=c.key, title=c.title, action=Action.UPSERT, status=status, reason=reason,
-                          destination_item_id=c.item_id, before_ms=before.position_ms if before else None,
-                          after_ms=after.position_ms if after else None, detail=detail)
+    def _step(self, _: int, intent: Intent) -> Step:
+        redone = self.history.redone.get(intent.seq)
+        return Step(seq=intent.seq, key=intent.key, title=intent.title, item_id=intent.item_id, action=Action.RESTORE,
+                    target=replace(Target.restoring(intent.prior), unplay_first=False),
+                    expected=_run_left(intent, self.history), forced=self.force,
+                    note=f"written again by run {redone} (an undo of an undo)" if redone else "")

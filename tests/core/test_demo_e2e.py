@@ -66,7 +66,15 @@ async def test_every_demo_case_plans_as_built_and_apply_undo_round_trips(demo):
         by_key.setdefault(r.key, []).append(r)
     playing = by_id[cases["playing_now"]]
     assert [(r.status, r.reason) for r in by_key[playing.key]] == [(Status.SKIPPED, Reason.ACTIVE_SESSION)]
-    assert all(r.status is Status.APPLIED for k, rs in by_key.items() if k != playing.key for r in rs)
+    assert all(r.status is Status.APPLIED for k, rs in by_key.items() if k != playing.key for r in rs
+               if r.reason is not Reason.SHARED_ROW)
+    # The demo destination is 10.10: the two versions share one stored row (same Tmdb), so one write serves both
+    # and the other copy gets its own line naming the item written.
+    versions = by_key[by_id[cases["two_versions"]].key]
+    assert sorted((r.status, r.reason) for r in versions) == [(Status.APPLIED, Reason.WRITTEN),
+                                                             (Status.SKIPPED, Reason.SHARED_ROW)]
+    written = next(r for r in versions if r.status is Status.APPLIED)
+    assert written.destination_item_id in next(r for r in versions if r.reason is Reason.SHARED_ROW).detail
 
     undo = await open_undo(config, journal, find_run(journal, None))
     undone = [r async for r in undo.results()]

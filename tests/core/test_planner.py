@@ -113,8 +113,10 @@ def test_rule5_already_watched_unless_replay():
 
 
 # rule 6 / 7 -----------------------------------------------------------------------------------------
-def test_rule6_destination_missing_also_when_no_user_data():
-    assert decide(movie(600), movie(None)).reason is Reason.DESTINATION_MISSING
+def test_a_destination_read_without_user_data_is_unknown_not_empty():
+    # Issue 8: a read that lacks UserData is unknown, not empty: planning a write on it could overwrite real state.
+    row = decide(movie(600), movie(None))
+    assert (row.action, row.reason) == (Action.SKIP, Reason.READ_FAILED)
 
 
 def test_rule7_in_sync_compares_whole_milliseconds():

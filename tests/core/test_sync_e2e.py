@@ -201,7 +201,8 @@ async def test_cancelled_undo_reports_the_rest_and_a_second_undo_finishes(make_p
         set_pos(pair, "source", ids[("source", n)], (20 + n) * MIN, last=100)
     _, run, results = await apply_all(pair)
     assert len(results) == 4
-    undo = await open_undo(pair.config, pair.journal, pair.journal.load(run.run_id))
+    # One item per chunk, so the cancel lands between writes (results stream a chunk at a time).
+    undo = await open_undo(pair.config, pair.journal, pair.journal.load(run.run_id), chunk_size=1)
     seen = []
     async for result in undo.results():
         seen.append(result)

@@ -118,10 +118,10 @@ def intents_by_item(record: RunRecord) -> dict[str, list[Intent]]:
 def holds_target(now: UserData, intent: Intent) -> bool:
     """Does the item hold what the intent meant to write (position, and last-played when one was sent)?"""
     target = intent.target
-    if now.position_ticks != int(target.get("position_ticks", 0)):
+    if now.position_ticks != target.position_ticks:
         return False
-    if target.get("last_played"):
-        want = datetime.fromisoformat(target["last_played"])
+    if target.last_played:
+        want = target.last_played
         return now.last_played is not None and abs((now.last_played - want).total_seconds()) < 1
     return True
 
@@ -130,14 +130,14 @@ def check_run_agrees(record: RunRecord, results, before: dict[str, UserData], no
                      requests, marks: dict[tuple[int, str], int], *, first_request: int = 0) -> list[str]:
     """Every way the journal, the reported results and the server could disagree, as readable problems."""
     problems: list[str] = []
-    journaled = {(r["key"], r["item_id"]): r for r in record.results}
+    journaled = {(r.key, r.item_id): r for r in record.results}
     for r in results:
         entry = journaled.get((r.key, r.destination_item_id))
         if entry is None:
             problems.append(f"{r.title}: reported {r.status.value} but not in the journal")
-        elif (entry["status"], entry["reason"]) != (r.status.value, r.reason.value):
+        elif (entry.status, entry.reason) != (r.status.value, r.reason.value):
             problems.append(f"{r.title}: reported {r.status.value}/{r.reason.value}, journal says "
-                            f"{entry['status']}/{entry['reason']}")
+                            f"{entry.status}/{entry.reason}")
     by_item = intents_by_item(record)
     for item_id, was in before.items():
         is_ = now[item_id]
@@ -150,12 +150,12 @@ def check_run_agrees(record: RunRecord, results, before: dict[str, UserData], no
         if intent.prior != was:
             problems.append(f"{item_id}: journaled prior {intent.prior} is not what it was ({was})")
         outcome = intent.outcome
-        if outcome is not None and outcome["status"] == "applied" and not holds_target(is_, intent):
+        if outcome is not None and outcome.status == "applied" and not holds_target(is_, intent):
             problems.append(f"{item_id}: journal says applied but the server holds {is_}")
-        if outcome is not None and not outcome.get("maybe_written") and is_ != was:
+        if outcome is not None and not outcome.maybe_written and is_ != was:
             problems.append(f"{item_id}: journal says not written but it changed ({was} -> {is_})")
-        if (outcome is None or outcome.get("maybe_written")) and is_ != was and not holds_target(is_, intent) \
-                and not intent.target.get("unplay_first"):
+        if (outcome is None or outcome.maybe_written) and is_ != was and not holds_target(is_, intent) \
+                and not intent.target.unplay_first:
             problems.append(f"{item_id}: neither its prior state nor the target: {is_}")
     intent_mark = {item: mark for (seq, item), mark in marks.items()}
     for index, method, item_id, status in write_requests(requests):

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta, timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cwtui.core import rules
 from cwtui.core.apply import ApplyRun, select_tasks
 from cwtui.core.match import Match, MatchStatus
 from cwtui.core.models import (
@@ -131,7 +132,8 @@ def real_writes(world: World, rows) -> list[tuple]:
     out = []
     for t in run.tasks:
         live = items[t.item_id]
-        if run._live_check(t, [], live) is None:
+        if rules.live_verdict(action=t.action, target=t.target, expected=t.expected, now=live, sessions=[],
+                              user_id=run.user_id, item_id=t.item_id, tolerance_s=run.tolerance) is None:
             out.append((t, live.user_data or UserData()))
     return out
 

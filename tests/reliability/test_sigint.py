@@ -44,7 +44,7 @@ def test_ctrl_c_cancels_safely(make_pair):
 
     record = pair.journal.load(final["run_id"])
     assert record.complete and record.cancelled
-    journaled = {(r["key"], r["item_id"]): r["status"] for r in record.results if "seq" in r}
+    journaled = {(r.key, r.item_id): r.status for r in record.results}
     reported = {(r["key"], r["destination_item_id"]): r["status"] for r in results}
     assert journaled == reported
     now = destination_state(pair, lib.destination_ids)

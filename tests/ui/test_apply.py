@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from cwtui.core.models import Status
@@ -97,25 +99,52 @@ async def test_only_ticked_rows_and_forced_rows_are_applied(make_world):
         assert world.cabin_data("Alien (1979)").position_ticks == ticks(0.5 * MIN)
 
 
+class HeldWrites:
+    """Wraps the destination client: writes after the first `free` ones wait until `release` is set, so a test can
+    act mid-run on an event (a write is being held) instead of on time."""
+
+    def __init__(self, world, free: int) -> None:
+        self.world, self.free, self.count = world, free, 0
+        self.release = asyncio.Event()
+        self.held = asyncio.Event()
+
+    def __call__(self, entry, device_id):
+        client = self.world.client_factory(entry, device_id)
+        if entry.name != "cabin":
+            return client
+        real = client.write_user_data
+
+        async def write(*args, **kwargs):
+            self.count += 1
+            if self.count > self.free:
+                self.held.set()
+                await self.release.wait()
+            return await real(*args, **kwargs)
+
+        client.write_user_data = write
+        return client
+
+
 async def test_escape_is_disabled_while_applying_and_cancel_stops_the_rest(make_world):
     world = make_world(extras=100)
+    hold = HeldWrites(world, free=32)  # the first chunk (32 at concurrency 4) writes; the second is held
     app = world.app(open_pair="home-to-cabin")
+    app.client_factory = hold
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await open_apply(world, app, pilot)
-        world.emulators[1].faults.latency_ms = 30  # slow enough to press keys mid-run
         await pilot.press("enter")
         log = screen.query_one("#results", ResultLog)
-        for _ in range(400):
-            await pilot.pause(0.01)
-            if log.results:
+        for _ in range(10_000):  # bounded; each turn yields to the app until a write is held mid-run
+            if hold.held.is_set() and log.results:
                 break
+            await pilot.pause()
         assert screen.applying and log.results
         assert screen.check_action("back", ()) is None
         await pilot.press("escape")
         assert app.screen is screen  # escape did nothing while applying
         await pilot.press("c")
+        hold.release.set()  # the writes in flight answer; nothing else is sent
         await settle(app, pilot)
-        world.emulators[1].faults.latency_ms = 0
         got = [r.status for r in log.results]
         assert len(got) == 104  # 100 extras + 4 planned writes of the fixed library
         assert Status.APPLIED in got and Status.CANCELLED in got

@@ -112,7 +112,7 @@ class ApplyScreen(Screen[bool]):
 
     def _show_counts(self) -> None:
         try:
-            tasks = select_tasks(self.plan, self.only, self.force)
+            tasks = [t for t in select_tasks(self.plan, self.only, self.force) if t.writes]
         except CwtuiError as exc:
             self.query_one("#counts", Static).update(str(exc))
             return
@@ -148,7 +148,7 @@ class ApplyScreen(Screen[bool]):
     async def _apply(self, run: ApplyRun) -> None:
         self.run = run
         self.applying = True
-        self._begin(len(run.tasks), "Dry run" if run.dry_run else "Applying")
+        self._begin(len(run.steps), "Dry run" if run.dry_run else "Applying")
         try:
             await self._stream(run.results())
         except CwtuiError as exc:
@@ -158,12 +158,8 @@ class ApplyScreen(Screen[bool]):
             self.applying = False
         log = self.query_one("#results", ResultLog)
         self.failed_keys = {r.key for r in log.results if r.status is Status.FAILED}
-        wrote = False
-        if run.run_id and not run.dry_run:
-            try:
-                wrote = self.app.journal.load(run.run_id).wrote
-            except CwtuiError:
-                wrote = True  # cannot tell: offer undo, which checks for itself
+        # An interrupted run may have written without saying so: offer undo, which checks for itself.
+        wrote = bool(run.run_id) and not run.dry_run and (run.wrote or run.cancelled)
         if wrote:
             self.undo_target = run.run_id
             self.wrote = True
