@@ -140,7 +140,7 @@ def test_a_cancelled_apply_in_json_keeps_stdout_json_and_exits_4(make_pair, caps
 
 def test_a_cancelled_undo_exits_4_and_running_it_again_finishes(make_pair, capsys, monkeypatch):
     pair = make_pair()
-    ids = many_to_write(pair, 5)
+    ids = many_to_write(pair, 2 * MANY)  # undo works in chunks too (of 32 at the default concurrency)
     code, out, _ = cli(capsys, "apply", "home-to-cabin", "--yes", "--json")
     run_id = json.loads(out.splitlines()[-1])["run_id"]
     assert code == 0 and all(positions(pair, ids))
@@ -159,7 +159,7 @@ def test_a_cancelled_undo_exits_4_and_running_it_again_finishes(make_pair, capsy
     monkeypatch.setattr(sys, "stdout", captured)
     code, out, _ = cli(capsys, "undo", run_id, "--yes", "--json")
     assert code == 0 and json.loads(out.splitlines()[-1])["summary"] == {"applied": left}
-    assert positions(pair, ids) == [0] * 5
+    assert positions(pair, ids) == [0] * len(ids)
 
 
 def test_login_checks_the_entry_name_before_contacting_the_server(make_pair, capsys, monkeypatch):
