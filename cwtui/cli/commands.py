@@ -186,12 +186,18 @@ async def cmd_undo(ctx: Context, args: Namespace) -> int:
     undo = await open_undo(config, ctx.journal, record, force=args.force, client_factory=ctx.client_factory)
     try:
         if undo.already_undone_by:
+            left = [{"key": i.key, "title": i.title, "destination_item_id": i.item_id, "detail": why}
+                    for i, why in undo.left_alone]
             if args.json:
-                ctx.out.write(json.dumps({"summary": {}, "run_id": None,
-                                          "already_undone_by": undo.already_undone_by}) + "\n")
-            else:
-                ctx.out.write(f"Run {record.run_id} was already undone by run {undo.already_undone_by}; "
-                              "nothing written.\n")
+                ctx.out.write(json.dumps({"summary": {}, "run_id": None, "already_undone_by": undo.already_undone_by,
+                                          "left_alone": left}) + "\n")
+                return EXIT_OK
+            ctx.out.write(f"Run {record.run_id} was already undone by run {undo.already_undone_by}; "
+                          "nothing written.\n")
+            if left:
+                ctx.out.write(f"{len(left)} items were left alone because they changed since the run "
+                              f"(`cwtui undo {record.run_id} --force` restores them anyway):\n")
+                table(["key", "title", "why"], [[e["key"][:8], e["title"], e["detail"]] for e in left], ctx.out, flex=1)
             return EXIT_OK
         count = len(undo.candidates)
         if not count:
@@ -203,6 +209,7 @@ async def cmd_undo(ctx: Context, args: Namespace) -> int:
         if not args.json:
             ctx.out.write(f"Run {record.run_id} ({record.pair}, {record.started_at}) changed up to {count} items on "
                           f"'{record.destination.get('name')}'.\n")
+            _say_unplay_route(ctx, undo.needs_unplay)
         if not args.yes and not ctx.confirm(f"Restore their prior state ({count} items)?"):
             ctx.err.write("Nothing written.\n")
             return EXIT_OK
@@ -214,6 +221,18 @@ async def cmd_undo(ctx: Context, args: Namespace) -> int:
                             f"`cwtui undo {record.run_id}` again restores them.")
     finally:
         await undo.client.aclose()
+
+
+def _say_unplay_route(ctx: Context, intents: list, shown: int = 10) -> None:
+    """Name the items whose restore needs Jellyfin's mark-unplayed route (the only way to clear a last-played
+    time): plugins such as Trakt see that call as "removed from history", so the user should know first."""
+    if not intents:
+        return
+    ctx.out.write(f"{len(intents)} of them had no last-played time before the run; restoring that marks them "
+                  "unplayed first, which plugins such as Trakt may report as removed from history:\n")
+    table(["key", "title"], [[i.key[:8], i.title] for i in intents[:shown]], ctx.out, flex=1)
+    if len(intents) > shown:
+        ctx.out.write(f"and {len(intents) - shown} more\n")
 
 
 def _json_lines(ctx: Context, objects: Iterable[dict]) -> int:
