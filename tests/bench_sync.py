@@ -26,7 +26,7 @@ from cwtui.core.config import ConfigFile  # noqa: E402
 from cwtui.core.config_model import PairEntry, ServerEntry  # noqa: E402
 from cwtui.core.journal import Journal  # noqa: E402
 from cwtui.core.models import ProgressSettings  # noqa: E402
-from cwtui.core.sync import PairSync  # noqa: E402
+from cwtui.core.sync import PairSync, open_undo  # noqa: E402
 
 PLAN_CONCURRENCY = 4
 """What the bound assumes for planning: the episode lists go 8 at a time, library pages one after another."""
@@ -90,10 +90,17 @@ async def measure(servers: dict, workdir: Path, latency_ms: float, concurrency: 
         replan_s = time.perf_counter() - started
         replan_requests = sync.source.requests_sent + sync.destination.requests_sent
 
+    undo = await open_undo(cf.load(), journal, journal.load(run.run_id))
+    started = time.perf_counter()
+    undone = [r async for r in undo.results()]
+    undo_s = time.perf_counter() - started
+    undo_requests = undo.client.requests_sent
+
     writes = len(results)
     plan_bound = (plan_requests["source"] + plan_requests["destination"]) * latency / PLAN_CONCURRENCY
     apply_bound = writes * latency / concurrency  # one write each cannot be avoided
     replan_bound = replan_requests * latency / PLAN_CONCURRENCY
+    undo_bound = len(undone) * latency / concurrency  # one restore each
     return {
         "latency_ms": latency_ms,
         "concurrency": concurrency,
@@ -110,11 +117,17 @@ async def measure(servers: dict, workdir: Path, latency_ms: float, concurrency: 
         "replan_s": round(replan_s, 3),
         "replan_requests": replan_requests,
         "replan_writes": len(replan.writes),
+        "undo_s": round(undo_s, 3),
+        "undo_items": len(undone),
+        "undo_requests": undo_requests,
+        "undo_status": {k: v for k, v in undo.summary.items() if v},
         "bounds": {"plan_s": round(plan_bound, 3), "apply_s": round(apply_bound, 3),
-                   "replan_s": round(replan_bound, 3)},
+                   "replan_s": round(replan_bound, 3), "undo_s": round(undo_bound, 3)},
         "ratios": {"plan": round(plan_s / plan_bound, 2) if plan_bound else None,
                    "apply": round(apply_s / apply_bound, 2) if apply_bound else None,
-                   "replan": round(replan_s / replan_bound, 2) if replan_bound else None},
+                   "replan": round(replan_s / replan_bound, 2) if replan_bound else None,
+                   "undo": round(undo_s / undo_bound, 2) if undo_bound else None,
+                   "undo_vs_apply": round(undo_s / apply_s, 2) if apply_s else None},
     }
 
 
@@ -157,6 +170,9 @@ def main() -> int:
     print(f"{'  requests':<28}{figures['apply_requests']:>12}   {figures['apply_status']}")
     print(f"{'replan (s)':<28}{figures['replan_s']:>12}{b['replan_s']:>10}{r['replan']!s:>8}")
     print(f"{'  writes found':<28}{figures['replan_writes']:>12}")
+    print(f"{'undo (s)':<28}{figures['undo_s']:>12}{b['undo_s']:>10}{r['undo']!s:>8}")
+    print(f"{'  items, vs apply time':<28}{figures['undo_items']:>6}, {r['undo_vs_apply']}x")
+    print(f"{'  requests':<28}{figures['undo_requests']:>12}   {figures['undo_status']}")
     print(f"{'peak RSS (MB)':<28}{figures['peak_rss_mb']:>12}")
     return 0
 

@@ -234,6 +234,8 @@ class Run:
                 decided[step.seq] = self._result(step, Status.CANCELLED, Reason.CANCELLED,
                                                  "cancelled before it started", before=before)
         elif go:
+            writer.results([ResultRecord.of(s.seq, decided[s.seq], maybe_written=False)
+                            for s in chunk if s.seq in decided])
             # Journal first: if this raises, nothing in the chunk is written.
             writer.intents([Intent(s.seq, s.key, s.title, s.item_id, s.action.value, before, target)
                             for s, before, target in go])

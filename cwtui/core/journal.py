@@ -258,7 +258,8 @@ class Journal:
 
     def list_runs(self) -> list[RunSummary]:
         """Every run, oldest first, from each file's first and last lines; a damaged file is listed, not raised."""
-        summaries = [_summarise(self.directory / f"{run_id}.jsonl", run_id) for run_id in self.run_ids()]
+        summaries = sorted((_summarise(self.directory / f"{run_id}.jsonl", run_id) for run_id in self.run_ids()),
+                           key=lambda s: (s.started_at, s.run_id))  # ids share a second; start times do not
         undos: dict[str, list[str]] = {}
         for s in summaries:
             if s.kind == KIND_UNDO and s.undo_of:
@@ -272,13 +273,13 @@ class Journal:
         for s in self.list_runs():
             if s.kind == KIND_UNDO and s.undo_of:
                 children.setdefault(s.undo_of, []).append(s)
-        events: list[tuple[str, int, RunRecord]] = []
+        events: list[tuple[str, int, RunRecord]] = []  # (started_at, depth, record)
         stack = [(run_id, 0)]
         while stack:
             parent, depth = stack.pop()
             for child in children.get(parent, []):
                 try:
-                    events.append((child.run_id, depth + 1, self.load(child.run_id)))
+                    events.append((child.started_at, depth + 1, self.load(child.run_id)))
                 except JournalError:
                     continue
                 stack.append((child.run_id, depth + 1))

@@ -1,0 +1,328 @@
+"""The one run engine over real HTTP: the write path of issue 8 and the shared guarantees of apply and undo."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from cwtui.core.errors import ServerFailure, UsageError
+from cwtui.core.journal import Journal
+from cwtui.core.models import Reason, Status
+from cwtui.core.sync import PairSync, default_client_factory, find_run, open_undo
+
+from .factories import at, ticks
+from .test_sync_e2e import MIN, dest_state, library, set_pos
+
+pytestmark = pytest.mark.anyio
+
+
+def writes_seen(emulator, since: int = 0):
+    """(method, path, body) of every write the emulator received since request number `since`."""
+    return [(r.method, r.path, json.loads(r.body) if r.body else None) for r in emulator.requests[since:]
+            if r.method in ("POST", "DELETE") and ("UserData" in r.path or "PlayedItems" in r.path)]
+
+
+class Wrapped:
+    """A client factory that lets a test replace one method of the destination client (real HTTP underneath)."""
+
+    def __init__(self, **methods) -> None:
+        self.methods = methods
+        self.clients = []
+
+    def __call__(self, entry, device_id):
+        client = default_client_factory(entry, device_id)
+        if entry.name == "cabin":
+            for name, make in self.methods.items():
+                setattr(client, name, make(getattr(client, name)))
+            self.clients.append(client)
+        return client
+
+
+async def run_apply(pair, factory=default_client_factory, **kw):
+    async with PairSync(pair.config, pair.pair_name, pair.journal, client_factory=factory) as sync:
+        plan = await sync.plan()
+        run = sync.start_apply(plan, **kw)
+        return plan, run, [r async for r in run.results()]
+
+
+async def run_undo(pair, run_id=None, **kw):
+    undo = await open_undo(pair.config, pair.journal, find_run(pair.journal, run_id), **kw)
+    return undo, [r async for r in undo.results()]
+
+
+# --- issue 8 §1: the write path -----------------------------------------------------------------------
+
+
+async def test_replay_is_one_user_data_write_that_keeps_the_play_count(make_pair):
+    pair = make_pair(replay_watched=True)
+    ids = library(pair)
+    set_pos(pair, "source", ids[("source", 0)], 30 * MIN, last=500)
+    set_pos(pair, "destination", ids[("destination", 0)], 0, last=100, played=True, play_count=3)
+    start = pair.destination.emulator.request_count
+    _, _, results = await run_apply(pair)
+    assert [(r.status, r.reason) for r in results] == [(Status.APPLIED, Reason.WRITTEN)]
+    sent = writes_seen(pair.destination.emulator, start)
+    assert len(sent) == 1 and sent[0][0] == "POST" and "PlayedItems" not in sent[0][1]  # never the unplayed route
+    body = sent[0][2]
+    assert body["Played"] is False and body["PlayCount"] == 3 and body["PlaybackPositionTicks"] == ticks(30 * MIN)
+    assert body["LastPlayedDate"].startswith(at(500).strftime("%Y-%m-%dT%H:%M:%S"))
+    now = pair.destination.state.get_user_data(pair.destination.user_id, ids[("destination", 0)])
+    assert (now.played, now.play_count, now.position_ticks) == (False, 3, ticks(30 * MIN))
+
+
+async def test_a_user_who_may_not_edit_play_state_is_found_at_plan_time_and_apply_refuses(make_pair):
+    pair = make_pair()
+    ids = library(pair)
+    set_pos(pair, "source", ids[("source", 0)], 30 * MIN, last=500)
+    pair.destination.state.users[pair.destination.user_id].enable_user_preference_access = False
+    start = pair.destination.emulator.request_count
+    async with PairSync(pair.config, pair.pair_name, pair.journal) as sync:
+        plan = await sync.plan()
+        assert not plan.destination.writable and "EnableUserPreferenceAccess" in plan.destination.why_not_writable
+        assert any("cannot take writes" in n for n in plan.notices)
+        assert [r.reason for r in plan.rows if r.writes] == [Reason.DESTINATION_MISSING]  # still planned and shown
+        with pytest.raises(UsageError) as caught:
+            sync.start_apply(plan)
+        assert caught.value.exit_code == 2
+    assert writes_seen(pair.destination.emulator, start) == []
+
+
+@pytest.mark.parametrize("status", [500, 502, 504])
+async def test_a_write_whose_answer_is_lost_counts_as_landed_and_undo_restores_it(make_pair, status):
+    pair = make_pair()
+    ids = library(pair)
+    set_pos(pair, "source", ids[("source", 0)], 30 * MIN, last=500)
+    before = dest_state(pair, ids)
+
+    def lands_then_fails(real):
+        async def write(*args, **kwargs):
+            await real(*args, **kwargs)  # the server stored it; the proxy in front answered badly
+            raise ServerFailure(f"the server failed with HTTP {status}", status=status)
+        return write
+
+    _, run, results = await run_apply(pair, Wrapped(write_user_data=lands_then_fails))
+    assert [(r.status, r.reason) for r in results] == [(Status.APPLIED, Reason.WRITTEN)]
+    assert "answer was lost" in results[0].detail
+    intent = pair.journal.load(run.run_id).intents[0]
+    assert intent.outcome.maybe_written
+    _, undone = await run_undo(pair, run.run_id)
+    assert [r.status for r in undone] == [Status.APPLIED]
+    assert dest_state(pair, ids) == before
+
+
+async def test_a_write_refused_with_a_4xx_is_not_landed(make_pair):
+    pair = make_pair()
+    ids = library(pair)
+    set_pos(pair, "source", ids[("source", 0)], 30 * MIN, last=500)
+    pair.destination.emulator.faults.fail_matching(r"/UserItems/.*/UserData$", 400, method="POST")
+    _, run, results = await run_apply(pair)
+    assert [(r.status, r.reason) for r in results] == [(Status.FAILED, Reason.WRITE_FAILED)]
+    assert "refused" in results[0].detail
+    assert not pair.journal.load(run.run_id).intents[0].may_have_landed
+
+
+async def test_a_live_read_without_user_data_is_skipped_not_taken_as_empty(make_pair):
+    pair = make_pair()
+    ids = library(pair)
+    set_pos(pair, "source", ids[("source", 0)], 30 * MIN, last=500)
+    calls = []
+
+    def strip_user_data(real):
+        async def items_by_ids(ids_, **kw):
+            calls.append(kw)
+            items = await real(ids_, **kw)
+            if len(calls) == 1:  # the live re-read (the plan never calls this on a 10.11 pair)
+                from dataclasses import replace
+                return [replace(i, user_data=None) for i in items]
+            return items
+        return items_by_ids
+
+    start = pair.destination.emulator.request_count
+    _, run, results = await run_apply(pair, Wrapped(items_by_ids=strip_user_data))
+    assert [(r.status, r.reason) for r in results] == [(Status.SKIPPED, Reason.READ_FAILED)]
+    assert writes_seen(pair.destination.emulator, start) == []
+    assert pair.journal.load(run.run_id).intents == []  # no made-up prior state journaled
+
+
+# --- issue 8 §2: what one destination item receives -------------------------------------------------------
+
+
+async def test_two_source_copies_of_one_title_give_one_write_from_the_newest(make_pair):
+    pair = make_pair()
+    src = pair.source.state
+    hd, uhd = src.add_library("Movies", "movies"), src.add_library("4K Movies", "movies")
+    ids_ = {"Imdb": "tt0000042", "Tmdb": "42"}
+    old = src.add_movie(hd, "Heat", year=1995, runtime_ticks=ticks(170 * MIN), provider_ids=ids_)
+    new = src.add_movie(uhd, "Heat", year=1995, runtime_ticks=ticks(170 * MIN), provider_ids=ids_)
+    dst_lib = pair.destination.state.add_library("Movies", "movies")
+    target = pair.destination.state.add_movie(dst_lib, "Heat", year=1995, runtime_ticks=ticks(170 * MIN),
+                                              provider_ids=ids_)
+    set_pos(pair, "source", old, 90 * MIN, last=100)   # further along, but played earlier
+    set_pos(pair, "source", new, 40 * MIN, last=900)   # played most recently: this one wins
+    start = pair.destination.emulator.request_count
+    plan, _, results = await run_apply(pair)
+    rows = {r.source_item_id: r for r in plan.rows}
+    assert rows[old].reason is Reason.SUPERSEDED_BY_COPY and new[:8] in rows[old].rule
+    assert rows[new].reason is Reason.DESTINATION_MISSING
+    assert [(r.status, r.destination_item_id) for r in results] == [(Status.APPLIED, target)]
+    assert len(writes_seen(pair.destination.emulator, start)) == 1
+    assert pair.destination.state.get_user_data(pair.destination.user_id, target).position_ticks == ticks(40 * MIN)
+
+
+async def test_destination_copies_sharing_a_stored_row_on_10_10_are_written_once(make_pair):
+    pair = make_pair(destination_version="10.10.7")
+    src_lib = pair.source.state.add_library("Movies", "movies")
+    ids_ = {"Imdb": "tt0000077", "Tmdb": "77"}
+    source = pair.source.state.add_movie(src_lib, "Ran", year=1985, runtime_ticks=ticks(160 * MIN), provider_ids=ids_)
+    d = pair.destination.state
+    copies = [d.add_movie(d.add_library(name, "movies"), "Ran", year=1985, runtime_ticks=ticks(160 * MIN),
+                          provider_ids=ids_) for name in ("Movies", "4K Movies")]
+    set_pos(pair, "source", source, 50 * MIN, last=500)
+    start = pair.destination.emulator.request_count
+    _, _, results = await run_apply(pair)
+    by_item = {r.destination_item_id: r for r in results}
+    assert set(by_item) == set(copies)  # each copy has its own line
+    written = [r for r in results if r.status is Status.APPLIED]
+    shared = [r for r in results if r.reason is Reason.SHARED_ROW]
+    assert len(written) == 1 and len(shared) == 1 and written[0].destination_item_id in shared[0].detail
+    assert len(writes_seen(pair.destination.emulator, start)) == 1
+
+
+async def test_on_10_11_copies_are_separate_rows_and_each_is_written(make_pair):
+    pair = make_pair(destination_version="10.11.11")
+    src_lib = pair.source.state.add_library("Movies", "movies")
+    ids_ = {"Imdb": "tt0000078", "Tmdb": "78"}
+    source = pair.source.state.add_movie(src_lib, "Ran", year=1985, runtime_ticks=ticks(160 * MIN), provider_ids=ids_)
+    d = pair.destination.state
+    for name in ("Movies", "4K Movies"):
+        d.add_movie(d.add_library(name, "movies"), "Ran", year=1985, runtime_ticks=ticks(160 * MIN),
+                    provider_ids=ids_)
+    set_pos(pair, "source", source, 50 * MIN, last=500)
+    _, _, results = await run_apply(pair)
+    assert [r.status for r in results] == [Status.APPLIED, Status.APPLIED]
+
+
+# --- issue 9: undo has every guarantee apply has ------------------------------------------------------------
+
+
+async def test_undo_checks_sessions_and_a_later_undo_finishes_the_item(make_pair):
+    pair = make_pair()
+    ids = library(pair)
+    before = dest_state(pair, ids)
+    for n in range(2):
+        set_pos(pair, "source", ids[("source", n)], (20 + n) * MIN, last=100)
+    _, run, _ = await run_apply(pair)
+    d = pair.destination
+    session = d.state.start_session(d.user_id, ids[("destination", 0)])
+    _, undone = await run_undo(pair, run.run_id)
+    assert sorted((r.status, r.reason) for r in undone) == [(Status.APPLIED, Reason.RESTORED),
+                                                           (Status.SKIPPED, Reason.ACTIVE_SESSION)]
+    d.state.end_session(session)
+    again, rest = await run_undo(pair, run.run_id)
+    assert again.already_undone_by is None
+    assert [(r.status, r.reason) for r in rest] == [(Status.APPLIED, Reason.RESTORED)]
+    assert dest_state(pair, ids) == before
+
+
+async def test_a_restore_that_stops_after_its_unplayed_step_is_finished_by_the_next_undo(make_pair):
+    pair = make_pair()
+    ids = library(pair)
+    item = ids[("destination", 0)]
+    set_pos(pair, "source", ids[("source", 0)], 30 * MIN, last=500)
+    set_pos(pair, "destination", item, 0, last=None, play_count=2)   # no last-played time: needs the unplayed route
+    before = dest_state(pair, ids)
+    _, run, _ = await run_apply(pair)
+    undo = await open_undo(pair.config, pair.journal, pair.journal.load(run.run_id))
+    assert [i.item_id for i in undo.needs_unplay] == [item]  # the preview can say so
+    pair.destination.emulator.faults.fail_matching(r"/UserItems/.*/UserData$", 403, method="POST")
+    undone = [r async for r in undo.results()]
+    assert [(r.status, r.reason) for r in undone] == [(Status.FAILED, Reason.WRITE_FAILED)]
+    assert "still to restore" in undone[0].detail and "next undo" in undone[0].detail
+    assert pair.journal.load(undo.run_id).intents[0].steps_done == ("unplay",)
+    again, rest = await run_undo(pair, run.run_id)
+    assert [(r.status, r.reason) for r in rest] == [(Status.APPLIED, Reason.RESTORED)]
+    assert dest_state(pair, ids) == before
+
+
+async def test_undo_of_an_undone_run_says_so_and_names_what_was_left_alone(make_pair):
+    pair = make_pair()
+    ids = library(pair)
+    for n in range(2):
+        set_pos(pair, "source", ids[("source", n)], (20 + n) * MIN, last=100)
+    _, run, _ = await run_apply(pair)
+    set_pos(pair, "destination", ids[("destination", 1)], 70 * MIN, last=9000)  # played there since
+    first, _ = await run_undo(pair, run.run_id)
+    start = pair.destination.emulator.request_count
+    again, results = await run_undo(pair, run.run_id)
+    assert again.already_undone_by == first.run_id and results == []
+    assert [i.item_id for i, _ in again.left_alone] == [ids[("destination", 1)]]
+    assert writes_seen(pair.destination.emulator, start) == []
+
+
+async def test_after_an_undo_of_the_undo_the_original_run_can_be_undone_again(make_pair):
+    pair = make_pair()
+    ids = library(pair)
+    before = dest_state(pair, ids)
+    set_pos(pair, "source", ids[("source", 0)], 20 * MIN, last=100)
+    _, run, _ = await run_apply(pair)
+    after_apply = dest_state(pair, ids)
+    first, _ = await run_undo(pair, run.run_id)
+    _, redone = await run_undo(pair, first.run_id)  # undo the undo: the run's write is back
+    assert [r.status for r in redone] == [Status.APPLIED] and dest_state(pair, ids) == after_apply
+    again, results = await run_undo(pair, run.run_id)
+    assert again.already_undone_by is None
+    assert [r.status for r in results] == [Status.APPLIED] and "written again by run" in results[0].detail
+    assert dest_state(pair, ids) == before
+
+
+async def test_cancel_stops_unsent_writes_at_once_and_in_flight_ones_count_as_maybe_written(make_pair):
+    pair = make_pair()
+    ids = library(pair)
+    for n in range(6):
+        set_pos(pair, "source", ids[("source", n)], (20 + n) * MIN, last=100)
+    held = asyncio.Event()
+    never = asyncio.Event()
+
+    def hold_all(real):
+        async def write(*args, **kwargs):
+            held.set()
+            await never.wait()  # no answer ever comes
+            return await real(*args, **kwargs)
+        return write
+
+    async with PairSync(pair.config, pair.pair_name, pair.journal,
+                        client_factory=Wrapped(write_user_data=hold_all)) as sync:
+        plan = await sync.plan()
+        run = sync.start_apply(plan, concurrency=2)
+        run.cancel_grace = 0.01
+        consumer = asyncio.ensure_future(_collect(run))
+        await held.wait()
+        run.cancel()
+        results = await consumer
+    by_status = {}
+    for r in results:
+        by_status.setdefault(r.status, []).append(r)
+    assert len(by_status[Status.FAILED]) == 2  # the two in flight: may have been written
+    assert all("may have reached the server" in r.detail for r in by_status[Status.FAILED])
+    assert len(by_status[Status.CANCELLED]) == 4 and run.cancelled
+    record = pair.journal.load(run.run_id)
+    assert record.complete and sum(i.may_have_landed for i in record.intents) == 2
+
+
+async def _collect(run):
+    return [r async for r in run.results()]
+
+
+async def test_a_second_run_on_the_same_journal_is_independent(make_pair, tmp_path):
+    """Runs never share state through the engine: two journals, two runs, each complete."""
+    pair = make_pair()
+    ids = library(pair)
+    set_pos(pair, "source", ids[("source", 0)], 20 * MIN, last=100)
+    other = Journal(tmp_path / "other")
+    async with PairSync(pair.config, pair.pair_name, other) as sync:
+        plan = await sync.plan()
+        run = sync.start_apply(plan, dry_run=True)
+        results = [r async for r in run.results()]
+    assert [r.dry_run for r in results] == [True] and other.load(run.run_id).complete

@@ -1,0 +1,139 @@
+"""rules.py at its boundaries: the live re-check, the comparisons it rests on, and what counts as "may have landed"."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from cwtui.core import rules
+from cwtui.core.models import Action, Item, ItemKind, Reason, Session, Status, Target, UserData
+
+from .factories import at, movie, ticks, ud
+
+USER = "u" * 32
+
+
+def item(state: UserData | None, item_id: str = "i" * 32) -> Item:
+    return Item(id=item_id, kind=ItemKind.MOVIE, name="M", user_data=state)
+
+
+def verdict(now: Item | None, *, action=Action.UPSERT, target=None, expected=None, sessions=(), force=False,
+            tolerance=30):
+    return rules.live_verdict(action=action, target=target or Target(ticks(600), last_played=at(100)),
+                              expected=(ud(0, last=None),) if expected is None else expected, now=now,
+                              sessions=None if sessions is None else list(sessions), user_id=USER,
+                              item_id="i" * 32, tolerance_s=tolerance, force=force)
+
+
+# --- the live re-check, in its documented order ----------------------------------------------------------
+
+
+def test_unreadable_sessions_skip_everything_first():
+    v = verdict(None, sessions=None)
+    assert (v.status, v.reason) == (Status.SKIPPED, Reason.SESSION_CHECK_FAILED)
+
+
+def test_playing_is_matched_by_the_item_shown_or_the_version_played():
+    shown = Session("s", USER, now_playing_item_id="i" * 32)
+    version = Session("s", USER, now_playing_item_id="p" * 32, media_source_id="i" * 32)  # 12.0 alternate
+    other_user = Session("s", "o" * 32, now_playing_item_id="i" * 32)
+    guest = Session("s", "o" * 32, now_playing_item_id="i" * 32, additional_user_ids=(USER,))
+    for session in (shown, version, guest):
+        assert verdict(item(ud(0, last=None)), sessions=[session]).reason is Reason.ACTIVE_SESSION
+    assert verdict(item(ud(0, last=None)), sessions=[other_user]) is None
+
+
+def test_gone_and_unknown_are_not_written():
+    assert verdict(None).reason is Reason.UNRESOLVED
+    v = verdict(item(None))
+    assert (v.status, v.reason) == (Status.SKIPPED, Reason.READ_FAILED) and "unknown" in v.detail
+
+
+@pytest.mark.parametrize("live_s, same", [(600, True), (601, True), (599, True), (601.0001, False), (598.9, False)])
+def test_already_there_within_one_second_inclusive(live_s, same):
+    v = verdict(item(ud(live_s, last=100)), expected=(ud(live_s, last=100),))
+    assert (v is not None and v.reason is Reason.PROGRESS_UNCHANGED) is same
+
+
+def test_a_replay_is_not_already_there_while_still_marked_played():
+    target = Target(ticks(600), played=False, last_played=at(100))
+    now = item(ud(600, played=True, last=100))
+    assert verdict(now, target=target, expected=(ud(600, played=True, last=100),)) is None
+
+
+def test_changed_since_the_plan_means_changed_against_the_plans_own_reading():
+    read = ud(300, last=0)
+    assert verdict(item(ud(300, last=0)), expected=(read,)) is None
+    moved = verdict(item(ud(420, last=0)), expected=(read,))
+    assert moved.reason is Reason.TARGET_NEWER and "since the plan" in moved.detail
+    assert verdict(item(ud(300, last=31)), expected=(read,)).reason is Reason.TARGET_NEWER
+    assert verdict(item(ud(300, last=30)), expected=(read,)) is None  # within the tolerance
+    assert verdict(item(ud(300, played=True, last=0)), expected=(read,)).reason is Reason.TARGET_NEWER
+
+
+def test_a_forced_apply_still_refuses_a_destination_changed_since_the_plan():
+    # Force overrides the plan's rules, never a change nobody has seen: the reason stays true.
+    v = verdict(item(ud(420, last=0)), expected=(ud(300, last=0),), force=False)
+    assert v.reason is Reason.TARGET_NEWER
+
+
+def test_a_newer_destination_that_has_not_changed_since_the_plan_is_written_when_forced():
+    # The plan saw the destination played later (rule 8); the user forced the row; nothing moved since.
+    read = ud(300, last=5000)
+    assert verdict(item(read), expected=(read,)) is None
+
+
+def test_restore_compares_exactly_and_accepts_any_state_the_run_left():
+    prior = ud(100, played=False, count=2, last=0)
+    target = Target.restoring(prior)
+    left = (ud(600, count=2, last=100), UserData())
+    done = verdict(item(prior), action=Action.RESTORE, target=target, expected=left)
+    assert done.reason is Reason.PROGRESS_UNCHANGED
+    assert verdict(item(ud(600, count=2, last=100)), action=Action.RESTORE, target=target, expected=left) is None
+    assert verdict(item(UserData()), action=Action.RESTORE, target=target, expected=left) is None
+    changed = verdict(item(ud(900, count=3, last=900)), action=Action.RESTORE, target=target, expected=left)
+    assert changed.reason is Reason.CHANGED_SINCE_RUN
+    assert verdict(item(ud(900, count=3, last=900)), action=Action.RESTORE, target=target, expected=left,
+                   force=True) is None
+
+
+# --- the pieces ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status, landed", [(None, True), (200, True), (500, True), (502, True), (504, True),
+                                            (400, False), (401, False), (403, False), (404, False)])
+def test_only_a_4xx_proves_a_write_was_refused(status, landed):
+    assert rules.may_have_landed(status) is landed
+
+
+def test_verified_is_exact_to_the_millisecond_and_a_restore_checks_every_field():
+    target = Target(ticks(600), last_played=at(100))
+    assert rules.verified(ud(600, last=100), target, Action.UPSERT)
+    assert not rules.verified(ud(600.001, last=100), target, Action.UPSERT)
+    assert not rules.verified(ud(600, last=200), target, Action.UPSERT)
+    prior = ud(100, count=2, last=None)
+    assert rules.verified(prior, Target.restoring(prior), Action.RESTORE)
+    assert not rules.verified(replace(prior, play_count=3), Target.restoring(prior), Action.RESTORE)
+    assert not rules.verified(replace(prior, last_played=at(1)), Target.restoring(prior), Action.RESTORE)
+
+
+def test_restoring_takes_the_unplayed_route_only_to_clear_a_last_played_time():
+    assert Target.restoring(ud(0, last=None), ud(600, last=100)).unplay_first
+    assert not Target.restoring(ud(0, last=None), ud(0, last=None)).unplay_first
+    assert not Target.restoring(ud(100, last=5), ud(600, last=100)).unplay_first
+
+
+def test_source_copies_prefer_the_newest_play_then_the_furthest_position():
+    old_far, new_near = movie(5000, last=0), movie(100, last=10)
+    assert sorted([old_far, new_near], key=rules.copy_preference)[0] is new_near
+    same_a, same_b = movie(100, last=10), movie(200, last=10)
+    assert sorted([same_a, same_b], key=rules.copy_preference)[0] is same_b
+    never_a, never_b = movie(100, last=None), movie(300, last=None)
+    assert sorted([never_a, never_b], key=rules.copy_preference)[0] is never_b
+
+
+def test_a_12_0_item_with_versions_is_never_an_explicit_zero():
+    played_at_zero = movie(0, played=True, last=10)
+    assert rules.explicit_zero(played_at_zero)
+    assert not rules.explicit_zero(replace(played_at_zero, version_ids=("a" * 32, "b" * 32)))
