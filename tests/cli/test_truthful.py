@@ -9,8 +9,6 @@ import signal
 import subprocess
 import sys
 
-import pytest
-
 from cwtui.core.config_model import ServerEntry
 from tests.cli.test_cli import cli
 from tests.core.factories import at, ticks
@@ -253,8 +251,6 @@ def test_runs_say_undone_by_and_list_a_damaged_run_instead_of_failing(make_pair,
     assert listed["20000101T000000Z-000000"]["problem"]
 
 
-@pytest.mark.xfail(strict=True, reason="core: Run._chunk (engine.py) journals no result for a chunk's skipped steps "
-                                       "when the chunk also writes, so the next undo cannot see what was left alone")
 def test_an_undo_of_an_undone_run_names_the_items_left_alone_and_writes_nothing(make_pair, capsys):
     pair = make_pair()
     ids = many_to_write(pair, 3)
