@@ -100,7 +100,9 @@ async def measure(servers: dict, workdir: Path, latency_ms: float, concurrency: 
     plan_bound = (plan_requests["source"] + plan_requests["destination"]) * latency / PLAN_CONCURRENCY
     apply_bound = writes * latency / concurrency  # one write each cannot be avoided
     replan_bound = replan_requests * latency / PLAN_CONCURRENCY
-    undo_bound = len(undone) * latency / concurrency  # one restore each
+    # One restore each, plus the unplayed route first wherever a last-played time must be cleared (the only way).
+    unplays = sum(1 for i in undo.candidates if i.prior.last_played is None)
+    undo_bound = (len(undone) + unplays) * latency / concurrency
     return {
         "latency_ms": latency_ms,
         "concurrency": concurrency,

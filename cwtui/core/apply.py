@@ -37,6 +37,14 @@ def select_tasks(plan: Plan, only: Iterable[str] | None = None, force: Iterable[
     step that only reports why, so every destination item has its line."""
     only_keys = None if only is None else resolve_keys(plan, only)
     force_keys = resolve_keys(plan, force)
+    by_key = {row.key: row for row in plan.rows}
+    for key in sorted((only_keys or set()) - force_keys):
+        row = by_key[key]
+        if not row.writes:
+            hint = (f"`--force {key[:8]}` writes it anyway" if row.forceable
+                    else "it has no destination item to write to, so it cannot be forced either")
+            raise UsageError(f"row {key[:8]} ({row.title}) is skipped by the plan: {row.reason.value} ({row.rule}); "
+                             "nothing was written", hint=hint)
     steps: list[Step] = []
     for row in plan.rows:
         forced = row.key in force_keys and not row.writes

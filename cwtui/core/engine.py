@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from cwtui.core import rules
-from cwtui.core.errors import CwtuiError, ServerError
+from cwtui.core.errors import CwtuiError, JournalError, ServerError
 from cwtui.core.jellyfin import JellyfinClient
 from cwtui.core.journal import STEP_UNPLAY, Intent, Journal, ResultRecord, RunWriter
 from cwtui.core.models import (
@@ -167,6 +167,13 @@ class Run:
                         log.warning("run %s: %s %s failed: %s %s", self.run_id, result.key,
                                     result.destination_item_id, result.reason.value, result.detail)
                     yield result
+        except JournalError as exc:  # a full or failing disk: stop before any unjournaled write, say what to do
+            self.cancelled = True
+            writer.abandon()
+            sent = sum(self.counts[s] for s in (Status.APPLIED.value, Status.FAILED.value))
+            raise JournalError(f"{exc.message}; the run stopped there, after {sent} results",
+                               hint=f"free some space, then `cwtui undo {self.run_id}` restores what it wrote"
+                               if writer.wrote else "nothing was written") from None
         except BaseException:
             self.cancelled = True
             writer.abandon()
@@ -193,7 +200,15 @@ class Run:
         for outcome in (sessions, items):
             if isinstance(outcome, BaseException) and not isinstance(outcome, ServerError):
                 raise outcome
-        live = items if isinstance(items, ServerError) else {i.id: i for i in items}
+        if isinstance(items, ServerError):
+            return (None if isinstance(sessions, ServerError) else sessions), items
+        live = {i.id: i for i in items}
+        # A batched read leaves out 12.0 alternate versions: read those one by one (a 404 means gone).
+        for item_id in (i for i in ids if i not in live):
+            try:
+                live[item_id] = await self.client.item(item_id)
+            except ServerError:
+                continue
         return (None if isinstance(sessions, ServerError) else sessions), live
 
     def _not_started(self, chunk: list[Step], writer: RunWriter) -> list[ItemResult]:

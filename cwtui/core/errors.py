@@ -7,6 +7,9 @@ EXIT_ITEM_FAILED = 1
 EXIT_USAGE = 2
 EXIT_SERVER = 3
 EXIT_CANCELLED = 4
+"""An apply or undo was cancelled (Ctrl+C): in-flight writes finished, the rest were not started."""
+EXIT_JOURNAL = 5
+"""The journal could not be written (a full or read-only disk): a run stopped before any unjournaled write."""
 
 
 class CwtuiError(Exception):
@@ -42,7 +45,9 @@ class ConfigError(CwtuiError):
 
 
 class JournalError(CwtuiError):
-    """The journal cannot be written: no write may happen without it."""
+    """The journal cannot be written (or read): no write may happen without it."""
+
+    exit_code = EXIT_JOURNAL
 
 
 class DestinationTooOld(CwtuiError):

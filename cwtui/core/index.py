@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from cwtui.core.jellyfin import JellyfinClient
 from cwtui.core.match import (
@@ -122,11 +122,35 @@ async def index_pair(source: JellyfinClient, destination: JellyfinClient, *, sam
         status, found = resolved[e.id]
         matches.append(match_episode(e, status, found, lookup.episodes, episode_index))
 
+    if await destination.has_versions():
+        matches = await _with_versions(destination, matches)
     matched_dst = {d.id for m in matches for d in m.destinations}
     extra = [d for d in dst_resume if d.id not in matched_dst]
     zeros = await _zero_candidates(source, extra, lookup, library_ids, src_ids, say)
     say(f"Matched {sum(m.status is MatchStatus.MATCHED for m in matches)} of {len(matches)} items")
     return Indexed(matches, zeros)
+
+
+async def _with_versions(destination: JellyfinClient, matches: list[Match]) -> list[Match]:
+    """12.0: every version of a matched movie becomes a destination item of its own, with its own progress (the
+    primary's user data is a merged view; progress lives on the version played: §2.6)."""
+    movies = [d.id for m in matches if m.status is MatchStatus.MATCHED for d in m.destinations
+              if d.kind is ItemKind.MOVIE]
+    if not movies:
+        return matches
+    with_sources = {i.id: i for i in await destination.items_by_ids(movies, versions=True)}
+    out = []
+    for m in matches:
+        expanded: list[Item] = []
+        for d in m.destinations:
+            full = with_sources.get(d.id)
+            if full is None or not full.version_ids:
+                expanded.append(d)
+                continue
+            expanded.append(full)
+            expanded += [v for v in await destination.version_items(full) if v.id not in {e.id for e in expanded}]
+        out.append(replace(m, destinations=tuple(expanded)) if len(expanded) != len(m.destinations) else m)
+    return out
 
 
 async def _index_same_server(source, destination, src_resume, dst_resume, say) -> Indexed:
@@ -166,6 +190,10 @@ async def _zero_candidates(source: JellyfinClient, extra: list[Item], lookup: _S
     for d in (d for d in extra if d.kind is ItemKind.EPISODE):
         hits = [e for s in by_series[d.id] for e in src_lists.get(s.id, {}).get((d.season, d.episode), [])]
         found[d.id] = _played_first(hits)
+    if await source.has_versions():  # 12.0: a movie with versions shows a merged view, never an explicit 0
+        ids = [i.id for i in found.values() if i is not None and i.kind is ItemKind.MOVIE]
+        full = {i.id: i for i in await source.items_by_ids(ids, versions=True)} if ids else {}
+        found = {k: (full.get(v.id, v) if v is not None else None) for k, v in found.items()}
     # Anything the source still has a position on belongs to its resume list (or is outside the chosen libraries).
     return [ZeroCandidate(d, found.get(d.id)) for d in extra
             if found.get(d.id) is None or found[d.id].id not in src_resume_ids]

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 import httpx
 
 from cwtui.core import dto
-from cwtui.core.errors import BadRequest, BadResponse, DestinationTooOld, NotFound, UsageError
+from cwtui.core.errors import BadRequest, BadResponse, DestinationTooOld, NotFound, ServerError, UsageError
 from cwtui.core.http import ClientIdentity, HttpSession, Messages
 from cwtui.core.models import (
     AuthResult,
@@ -244,7 +244,7 @@ class JellyfinClient:
             raw = await self._get("/UserViews", {"userId": uid}, parse=dto.query_items)
         return [lib for lib in (dto.parse_library(entry) for entry in raw) if lib is not None]
 
-    async def _paged(self, params: dict[str, Any], page_size: int) -> AsyncIterator[list[Any]]:
+    async def _paged(self, params: dict[str, Any], page_size: int, path: str = "/Items") -> AsyncIterator[list[Any]]:
         """Raw `Items` pages of GET /Items until a short page.
 
         Also stops when a full page brings no id not seen before, so a server that ignores startIndex
@@ -252,7 +252,7 @@ class JellyfinClient:
         """
         start, ids = 0, set()
         while True:
-            raw = await self._get("/Items", {**params, "startIndex": start, "limit": page_size},
+            raw = await self._get(path, {**params, "startIndex": start, "limit": page_size},
                                   parse=dto.query_items, messages=LIBRARY_READ)
             before = len(ids)
             ids.update(dto.norm_id(e.get("Id")) if isinstance(e, dict) else None for e in raw)
@@ -262,17 +262,28 @@ class JellyfinClient:
             start += len(raw)
 
     async def resume_items(self, library_ids: Iterable[str] | None = None) -> list[Item]:
-        """Every resumable movie and episode of this user (position > 0), one pass per library if given."""
+        """Every resumable movie and episode of this user (position > 0), one pass per library if given.
+
+        On 12.0 `/Items?filters=IsResumable` leaves out alternate versions (and the whole movie when an alternate
+        was played last), so 12.0 is read from /UserItems/Resume, which lists the version played (gotcha 19).
+        """
         base = {"userId": self._uid(), "recursive": True, "filters": "IsResumable", "includeItemTypes": RESUME_TYPES,
                 "fields": "ProviderIds", "enableImages": False, "enableTotalRecordCount": False,
                 "sortBy": "SortName"}
+        path = "/Items"
+        if await self.has_versions():
+            path, base = "/UserItems/Resume", {k: v for k, v in base.items() if k not in ("filters", "sortBy")}
         parents: list[str | None] = list(library_ids) if library_ids is not None else [None]
         seen: dict[str, Item] = {}
         for parent in parents:
             params = base if parent is None else {**base, "parentId": parent}
-            async for raw in self._paged(params, self.resume_page_size):
+            async for raw in self._paged(params, self.resume_page_size, path=path):
                 _fresh(self._items(raw), seen)
         return list(seen.values())
+
+    async def has_versions(self) -> bool:
+        """12.0 keeps progress per version of a movie and hides alternate versions from /Items (§2.6)."""
+        return (await self.public_info()).version_tuple >= (12,)
 
     def _library_params(self, types: str, parent_id: str | None) -> dict[str, Any]:
         return {"userId": self._uid(), "recursive": True, "includeItemTypes": types, "fields": "ProviderIds",
@@ -322,6 +333,22 @@ class JellyfinClient:
             batch = wanted[start:start + IDS_BATCH]
             _fresh(await self._get("/Items", {**params, "ids": ",".join(batch)}, parse=self._items), seen)
         return list(seen.values())
+
+    async def version_items(self, primary: Item) -> list[Item]:
+        """The other versions of a 12.0 movie (`primary.version_ids`), each with its own user data.
+
+        /Items drops alternate versions, so each is read by its id (GET /Items/{id} works for any version); one that
+        cannot be read is left out.
+        """
+        out = []
+        for vid in primary.version_ids:
+            if vid == primary.id:
+                continue
+            try:
+                out.append(await self.item(vid))
+            except ServerError:
+                continue
+        return out
 
     async def item(self, item_id: str) -> Item:
         """One movie or episode with this user's data; NotFound when it is gone or hidden."""

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from cwtui.core.errors import JournalError
+from cwtui.core.errors import JournalError, UsageError
 from cwtui.core.models import ItemResult, Target, UserData
 
 KIND_APPLY = "apply"
@@ -220,8 +220,8 @@ class Journal:
     def path_of(self, run_id: str) -> Path:
         if (not run_id or len(run_id) > RUN_ID_MAX or run_id.startswith(".")
                 or any(c in run_id for c in "/\\\0")):
-            raise JournalError(f"not a run id: {run_id[:RUN_ID_MAX]!r}{'…' if len(run_id) > RUN_ID_MAX else ''}",
-                               hint="`cwtui runs` lists them")
+            raise UsageError(f"not a run id: {run_id[:RUN_ID_MAX]!r}{'…' if len(run_id) > RUN_ID_MAX else ''}",
+                             hint="`cwtui runs` lists them")
         return self.directory / f"{run_id}.jsonl"
 
     def start(self, kind: str, pair: str, destination: dict[str, Any], *, undo_of: str | None = None) -> RunWriter:
@@ -243,7 +243,7 @@ class Journal:
     def load(self, run_id: str) -> RunRecord:
         path = self.path_of(run_id)
         if not path.is_file():
-            raise JournalError(f"no run {run_id} in {self.directory}", hint="`cwtui runs` lists them")
+            raise UsageError(f"no run {run_id} in {self.directory}", hint="`cwtui runs` lists them")
         return read_run(path)
 
     def runs(self) -> list[RunRecord]:
@@ -345,11 +345,15 @@ class RunWriter:
             self._append([i.to_json() for i in intents], sync=True)
 
     def step(self, seq: int, step: str) -> None:
-        """A first step of a two-step write has landed (so the item is changed even if the second step fails)."""
-        self._append([{"type": "step", "seq": seq, "step": step}], sync=True)
+        """A first step of a two-step write has landed (so the item is changed even if the second step fails).
+
+        Flushed to the OS at once (a killed process loses nothing) and fsynced with the chunk's results, not one by
+        one: a step lost to a power cut only makes the next undo ask for --force on that item."""
+        self._append([{"type": "step", "seq": seq, "step": step}], sync=False)
 
     def results(self, results: list[ResultRecord], *, sync: bool = False) -> None:
-        if results:
+        """Append results; `sync` also fsyncs everything appended so far (a chunk's end)."""
+        if results or sync:
             self._append([r.to_json() for r in results], sync=sync)
 
     def close(self, summary: dict[str, int], *, cancelled: bool = False) -> None:

@@ -144,11 +144,11 @@ class PairSync:
                         why_not_writable=why_not_writable or "")
 
     def start_apply(self, plan: Plan, *, only: Iterable[str] | None = None, force: Iterable[str] = (),
-                    dry_run: bool = False, concurrency: int | None = None) -> ApplyRun:
-        """A run over the chosen rows. Raises DestinationTooOld (before any write) for a pre-10.9 destination."""
+                    dry_run: bool = False, concurrency: int | None = None, chunk_size: int | None = None) -> ApplyRun:
+        """A run over the chosen rows. Raises before any write when the destination cannot take them."""
         tasks = select_tasks(plan, only, force)
         return ApplyRun(plan, self.destination, self.journal, tasks, dry_run=dry_run,
-                        concurrency=concurrency or self.config.concurrency)
+                        concurrency=concurrency or self.config.concurrency, chunk_size=chunk_size)
 
 
 def find_run(journal: Journal, run_id: str | None) -> RunRecord:

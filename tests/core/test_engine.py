@@ -326,3 +326,58 @@ async def test_a_second_run_on_the_same_journal_is_independent(make_pair, tmp_pa
         run = sync.start_apply(plan, dry_run=True)
         results = [r async for r in run.results()]
     assert [r.dry_run for r in results] == [True] and other.load(run.run_id).complete
+
+
+# --- issue 10 §4: say what happened ------------------------------------------------------------------------
+
+
+async def test_only_a_skipped_row_says_why_and_writes_nothing(make_pair):
+    pair = make_pair()
+    ids = library(pair)
+    set_pos(pair, "source", ids[("source", 2)], 96 * MIN, last=100)   # near complete: skipped
+    async with PairSync(pair.config, pair.pair_name, pair.journal) as sync:
+        plan = await sync.plan()
+        row = next(r for r in plan.rows if r.reason is Reason.NEAR_COMPLETE)
+        with pytest.raises(UsageError) as caught:
+            sync.start_apply(plan, only=[row.key])
+    message = str(caught.value)
+    assert caught.value.exit_code == 2 and "near_complete" in message and f"--force {row.key[:8]}" in message
+    assert pair.journal.run_ids() == []
+
+
+async def test_a_full_disk_mid_apply_stops_before_unjournaled_writes_and_names_the_undo(make_pair, monkeypatch):
+    import errno
+    import os
+
+    from cwtui.core import journal as journal_module
+    from cwtui.core.errors import EXIT_JOURNAL, JournalError
+
+    pair = make_pair()
+    ids = library(pair)
+    for n in range(6):
+        set_pos(pair, "source", ids[("source", n)], (20 + n) * MIN, last=100)
+    syncs = []
+    real_fsync = os.fsync
+
+    def fsync(fd):
+        syncs.append(fd)
+        if len(syncs) > 3:  # header, first chunk's intents, first chunk's results: then the disk is full
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_fsync(fd)
+
+    monkeypatch.setattr(journal_module.os, "fsync", fsync)
+    seen = []
+    async with PairSync(pair.config, pair.pair_name, pair.journal) as sync:
+        plan = await sync.plan()
+        run = sync.start_apply(plan, concurrency=1, chunk_size=2)
+        with pytest.raises(JournalError) as caught:
+            async for result in run.results():
+                seen.append(result)
+    monkeypatch.setattr(journal_module.os, "fsync", real_fsync)
+    assert caught.value.exit_code == EXIT_JOURNAL != 2
+    assert f"cwtui undo {run.run_id}" in str(caught.value) and "No space" in str(caught.value)
+    assert [r.status for r in seen] == [Status.APPLIED, Status.APPLIED]
+    record = pair.journal.load(run.run_id)
+    changed = {ids[k] for k, v in dest_state(pair, ids).items() if v.position_ticks}
+    assert len(changed) == 2 and changed <= {i.item_id for i in record.intents}  # no write without its intent
+    assert {r.destination_item_id for r in seen} == changed  # and every write sent was reported

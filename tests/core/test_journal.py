@@ -7,7 +7,7 @@ import json
 import pytest
 
 from cwtui.core import journal as journal_module
-from cwtui.core.errors import JournalError
+from cwtui.core.errors import JournalError, UsageError
 from cwtui.core.journal import STEP_UNPLAY, Intent, Journal, ResultRecord
 from cwtui.core.models import Target
 
@@ -100,8 +100,9 @@ def test_listing_reads_only_first_and_last_lines_of_finished_runs(tmp_path, monk
 def test_a_run_id_too_long_or_with_path_characters_is_refused_before_the_file_system(tmp_path):
     j = Journal(tmp_path)
     for bad in ("x" * 300, "../etc", "a/b", ".hidden", ""):
-        with pytest.raises(JournalError):
+        with pytest.raises(UsageError) as caught:
             j.load(bad)
+        assert caught.value.exit_code == 2 and len(str(caught.value)) < 200
 
 
 def test_undo_history_replays_undos_and_undos_of_undos_in_order(tmp_path):
