@@ -8,7 +8,8 @@ import cwtui
 
 EPILOG = """\
 exit codes: 0 done (skips are fine), 1 some item failed, 2 usage or config error,
-            3 a server unreachable or a login rejected, 4 apply or undo cancelled (Ctrl+C)
+            3 a server unreachable or a login rejected, 4 apply or undo cancelled (Ctrl+C),
+            5 the journal could not be written (the run stopped first)
 files: config from --config, $CWTUI_CONFIG or the platform config dir; journal and logs
        under $CWTUI_STATE_DIR or the platform state dir
 """

@@ -284,3 +284,18 @@ def test_the_undo_preview_names_items_that_need_the_unplayed_route(make_pair, ca
     preview = out.split("APPLIED")[0]  # what is said before the first restore
     assert "1 of them had no last-played time before the run; restoring that marks them unplayed first" in preview
     assert "Film 01" in preview and "Film 00" not in preview
+
+
+def test_every_exit_code_is_documented_in_the_help_and_the_readme():
+    from pathlib import Path
+
+    from cwtui.cli.parser import build_parser
+    from cwtui.core import errors
+
+    codes = sorted(v for k, v in vars(errors).items() if k.startswith("EXIT_"))
+    assert codes == list(range(len(codes))) and errors.EXIT_CANCELLED == 4
+    help_text = build_parser().format_help().split("exit codes:")[1].split("files:")[0]
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    readme_text = readme.split("- Exit codes:")[1].split("\n\n")[0]
+    for code in codes:
+        assert f"{code} " in help_text and f"{code} " in readme_text, code
