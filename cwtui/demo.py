@@ -14,6 +14,8 @@ from cwtui.emulator import Emulator
 from cwtui.emulator.demo import Demo, build_demo
 
 PAIR_NAME = "home-to-cabin"
+RESTRICTED_PAIR_NAME = "home-to-cabin-kid"
+"""alice's source positions to "kid" on the destination, a user who may not edit user data (a 403 on writes)."""
 
 
 @dataclass
@@ -24,6 +26,7 @@ class DemoHandle:
     config_path: Path
     state_dir: Path
     pair_name: str
+    restricted_pair_name: str
     source_url: str
     destination_url: str
     user_name: str
@@ -40,16 +43,18 @@ class DemoHandle:
 
 
 def start_demo(workdir: Path | None = None, *, port: int = 0) -> DemoHandle:
-    """Start both servers (source 10.11, destination 10.10) and write a config with servers home, cabin and a pair.
+    """Start both servers (source 10.11, destination 10.10) and write a config with servers home, cabin, cabin-kid
+    and two pairs.
 
-    The pair has `remove = true`, so the demo shows a clear as well as upserts; everything else is default.
+    The main pair has `remove = true`, so the demo shows a clear as well as upserts; everything else is default. The
+    second pair (RESTRICTED_PAIR_NAME) targets the destination's restricted user "kid".
     """
     owns = workdir is None
     workdir = Path(workdir or tempfile.mkdtemp(prefix="cwtui-demo-"))
     demo = build_demo()
     source = Emulator(demo.source, port=port).start()
     destination = Emulator(demo.destination, port=port + 1 if port else 0).start()
-    handle = DemoHandle(workdir, workdir / "config.toml", workdir / "state", PAIR_NAME, source.url,
+    handle = DemoHandle(workdir, workdir / "config.toml", workdir / "state", PAIR_NAME, RESTRICTED_PAIR_NAME, source.url,
                         destination.url, demo.user_name, demo, [source, destination], owns)
     try:
         cf = ConfigFile(handle.config_path)
@@ -58,7 +63,11 @@ def start_demo(workdir: Path | None = None, *, port: int = 0) -> DemoHandle:
             user = state.user_by_name(demo.user_name)
             token = state.issue_token(user.id, device_id=device_id)
             cf.save_server(ServerEntry(name, emulator.url, user.id, demo.user_name, token))
+        kid = demo.destination.users[demo.restricted_user_id]
+        kid_token = demo.destination.issue_token(kid.id, device_id=device_id)
+        cf.save_server(ServerEntry("cabin-kid", destination.url, kid.id, kid.name, kid_token))
         cf.save_pair(PairEntry(PAIR_NAME, "home", "cabin", ProgressSettings(remove=True)))
+        cf.save_pair(PairEntry(RESTRICTED_PAIR_NAME, "home", "cabin-kid"))
     except BaseException:
         handle.stop()
         raise

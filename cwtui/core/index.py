@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
 
+from cwtui.core.errors import ServerError
 from cwtui.core.jellyfin import JellyfinClient
 from cwtui.core.match import (
     Match,
@@ -127,8 +128,22 @@ async def index_pair(source: JellyfinClient, destination: JellyfinClient, *, sam
     matched_dst = {d.id for m in matches for d in m.destinations}
     extra = [d for d in dst_resume if d.id not in matched_dst]
     zeros = await _zero_candidates(source, extra, lookup, library_ids, src_ids, say)
+    if zeros and await destination.has_versions():  # 12.0: say which of them have versions (never cleared)
+        full = await _with_media_sources(destination, [z.destination.id for z in zeros])
+        zeros = [replace(z, destination=full.get(z.destination.id, z.destination)) for z in zeros]
     say(f"Matched {sum(m.status is MatchStatus.MATCHED for m in matches)} of {len(matches)} items")
     return Indexed(matches, zeros)
+
+
+async def _with_media_sources(client: JellyfinClient, ids: list[str]) -> dict[str, Item]:
+    """Items with their versions listed; the alternates /Items?ids= leaves out are read one by one."""
+    full = {i.id: i for i in await client.items_by_ids(ids, versions=True)}
+    for item_id in (i for i in ids if i not in full):
+        try:
+            full[item_id] = await client.item(item_id)
+        except ServerError:
+            continue
+    return full
 
 
 async def _with_versions(destination: JellyfinClient, matches: list[Match]) -> list[Match]:
@@ -138,7 +153,7 @@ async def _with_versions(destination: JellyfinClient, matches: list[Match]) -> l
               if d.kind is ItemKind.MOVIE]
     if not movies:
         return matches
-    with_sources = {i.id: i for i in await destination.items_by_ids(movies, versions=True)}
+    with_sources = await _with_media_sources(destination, movies)
     out = []
     for m in matches:
         expanded: list[Item] = []

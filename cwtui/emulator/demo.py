@@ -31,6 +31,10 @@ class Demo:
     """Case name -> the destination item ids of that case (empty when the destination lacks it)."""
     source_user_id: str = ""
     destination_user_id: str = ""
+    restricted_user_name: str = ""
+    """A destination user whose policy forbids editing user data (EnableUserPreferenceAccess=false)."""
+    restricted_user_id: str = ""
+    restricted_password: str = field(default="", repr=False)
 
 
 class _Side:
@@ -48,8 +52,8 @@ class _Side:
     def new_id(self) -> str:
         return f"{self.rng.getrandbits(128):032x}"
 
-    def movie(self, name: str, year: int, minutes: float, imdb: str, tmdb: str) -> str:
-        return self.state.add_movie(self.movies, name, year=year, runtime_ticks=int(minutes * MIN),
+    def movie(self, name: str, year: int, minutes: float, imdb: str, tmdb: str, *, library: str | None = None) -> str:
+        return self.state.add_movie(library or self.movies, name, year=year, runtime_ticks=int(minutes * MIN),
                                     provider_ids={"Imdb": imdb, "Tmdb": tmdb}, item_id=self.new_id(),
                                     date_created=T - timedelta(days=300))
 
@@ -63,8 +67,8 @@ class _Side:
                                       season_item_id=self.new_id(), date_created=T - timedelta(days=300))
 
     def at(self, item: str, position_ticks: int, last_played: datetime | None, *, played: bool = False,
-           play_count: int = 0) -> None:
-        self.state.set_user_data(self.user, item, position_ticks=position_ticks, played=played,
+           play_count: int = 0, user: str | None = None) -> None:
+        self.state.set_user_data(user or self.user, item, position_ticks=position_ticks, played=played,
                                  play_count=play_count, last_played=last_played)
 
 
@@ -195,8 +199,49 @@ def build_demo() -> Demo:
     src.at(ep_src[(1, 1)], 0, T - timedelta(days=40), played=True, play_count=1)
     src.at(ep_src[(1, 2)], 0, T - timedelta(days=39), played=True, play_count=1)
 
+    _add_copies(src, dst, cases, dst_ids)
+    restricted = dst.state.users[_add_restricted_user(dst, dst_ids["source_ahead"][0])]
     for side in (src, dst):
         side.state.clock = lambda: datetime.now(UTC)  # fixed while building; live while serving
     return Demo(source=src.state, destination=dst.state, user_name="alice", password="demo",
                 source_api_key=src.api_key, destination_api_key=dst.api_key, cases=cases,
-                destination_ids=dst_ids, source_user_id=src.user, destination_user_id=dst.user)
+                destination_ids=dst_ids, source_user_id=src.user, destination_user_id=dst.user,
+                restricted_user_name=restricted.name, restricted_user_id=restricted.id,
+                restricted_password=restricted.password)
+
+
+def _add_copies(src: _Side, dst: _Side, cases: dict[str, str], dst_ids: dict[str, tuple[str, ...]]) -> None:
+    """Issue 8's copies: one film twice on each side (one shared row on the 10.10 destination). Their reasons come
+    from the lead's new core; today's core plans each source copy on a row of its own and writes every copy."""
+    # two copies on the SOURCE (10.11, so each keeps its own position): an HD copy played last night at 50 min and
+    # a 4K copy played a week ago at 20 min, both matching one destination movie that is at 30 min from 3 days ago
+    # -> the HD copy wins (played most recently; source_ahead), the 4K copy is behind and older (today's core:
+    # destination_newer; the new core: skipped naming the HD copy). Only one write either way.
+    src_4k = src.state.add_library("4K Movies", "movies", item_id=src.new_id())
+    hd = src.movie("Carnival of Fools", 1932, 88, "tt0022800", "77001")
+    uhd = src.movie("Carnival of Fools", 1932, 88, "tt0022800", "77001", library=src_4k)
+    target = dst.movie("Carnival of Fools", 1932, 88, "tt0022800", "77001")
+    src.at(hd, 50 * MIN, T - timedelta(hours=16))
+    src.at(uhd, 20 * MIN, T - timedelta(days=7))
+    dst.at(target, 30 * MIN, T - timedelta(days=3))
+    cases["source_copies_newer"], cases["source_copies_older"] = hd, uhd
+    dst_ids["source_copies_newer"] = dst_ids["source_copies_older"] = (target,)
+    # two copies on the DESTINATION in two libraries (10.10: same Tmdb -> ONE stored row, gotcha 14); the row was
+    # written through the first copy, and the source is ahead -> one write would do for both
+    dst_4k = dst.state.add_library("4K Movies", "movies", item_id=dst.new_id())
+    source_item = src.movie("The Hitch-Hiker", 1953, 71, "tt0045877", "77002")
+    first = dst.movie("The Hitch-Hiker", 1953, 71, "tt0045877", "77002")
+    second = dst.movie("The Hitch-Hiker", 1953, 71, "tt0045877", "77002", library=dst_4k)
+    src.at(source_item, 40 * MIN, T - timedelta(hours=17))
+    dst.at(first, 10 * MIN, T - timedelta(days=4))
+    cases["shared_row_copies"] = source_item
+    dst_ids["shared_row_copies"] = (first, second)
+
+
+def _add_restricted_user(dst: _Side, item: str) -> str:
+    """A destination user with Policy.EnableUserPreferenceAccess=false: the second demo pair (cwtui/demo.py) syncs
+    alice's source positions to this user, whose UserData GETs and POSTs the destination refuses with 403 (the
+    played/unplayed routes still work for them). They were 5 minutes into `item` (source_ahead's film) 9 days ago."""
+    kid = dst.state.add_user("kid", password="demo", enable_user_preference_access=False, user_id=dst.new_id())
+    dst.at(item, 5 * MIN, T - timedelta(days=9), user=kid)
+    return kid

@@ -7,6 +7,8 @@ import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from cwtui.emulator import versions
+
 if TYPE_CHECKING:  # pragma: no cover
     from cwtui.emulator.state import EmulatorState, ItemRec, SessionRec, UserDataRec, UserRec
 
@@ -83,23 +85,30 @@ def _put(d: dict, key: str, value: Any) -> None:
 # --- user data ----------------------------------------------------------------------------------------
 
 
-def user_data_dto(state: EmulatorState, item: ItemRec, ud: UserDataRec | None) -> dict:
-    """UserItemDataDto; PlayedPercentage only when position and runtime are both > 0 (as the server does)."""
-    pos = ud.position_ticks if ud else 0
+def user_data_dto(state: EmulatorState, item: ItemRec, found: tuple[str, UserDataRec]) -> dict:
+    """UserItemDataDto from (key, row); PlayedPercentage only when position and runtime are both > 0.
+
+    `ItemId` per version (jellyfin-api.md §2.4): omitted on 10.8–10.9, all zeros on 10.10, the item's id on 10.11+.
+    """
+    key, ud = found
+    pos = ud.position_ticks
     out: dict[str, Any] = {}
-    if ud is not None and ud.rating is not None:
+    if ud.rating is not None:
         out["Rating"] = ud.rating
     if pos > 0 and (item.runtime_ticks or 0) > 0:
         out["PlayedPercentage"] = 100.0 * pos / item.runtime_ticks
     out["PlaybackPositionTicks"] = pos
-    out["PlayCount"] = ud.play_count if ud else 0
-    out["IsFavorite"] = bool(ud and ud.is_favorite)
-    if ud is not None and ud.likes is not None:
+    out["PlayCount"] = ud.play_count
+    out["IsFavorite"] = ud.is_favorite
+    if ud.likes is not None:
         out["Likes"] = ud.likes
-    _put(out, "LastPlayedDate", format_date(ud.last_played) if ud else None)
-    out["Played"] = bool(ud and ud.played)
-    out["Key"] = state.user_data_key(item)
-    out["ItemId"] = item.id
+    _put(out, "LastPlayedDate", format_date(ud.last_played))
+    out["Played"] = ud.played
+    out["Key"] = key
+    if state.at_least(10, 11):
+        out["ItemId"] = item.id
+    elif state.at_least(10, 10):
+        out["ItemId"] = EMPTY_GUID
     return out
 
 
@@ -145,10 +154,24 @@ def item_dto(
     if item.type == "Episode":
         _put(d, "SeasonId", item.season_id)
         _put(d, "SeasonName", item.season_name)
+    if want("MediaSources") and item.type in _MEDIA_TYPE:
+        d["MediaSources"] = [_media_source(v) for v in state.versions_of(item)]
     if user_id is not None and enable_user_data:
-        d["UserData"] = user_data_dto(state, item, state.user_data.get((user_id, item.id)))
-    d["LocationType"] = "FileSystem"
+        d["UserData"] = user_data_dto(state, item, versions.dto_row(state, user_id, item))
+    if item.primary_version_id and state.at_least(12):
+        d["PrimaryVersionId"] = item.primary_version_id
+        d["OwnerId"] = item.primary_version_id
+    d["LocationType"] = item.location_type
     d["MediaType"] = _MEDIA_TYPE.get(item.type, "Unknown")
+    return d
+
+
+def _media_source(version: ItemRec) -> dict:
+    """MediaSourceInfo: on 12.0 one per version, its Id the version's item id (jellyfin-api.md §2.6)."""
+    d: dict[str, Any] = {"Protocol": "File", "Id": version.id, "Type": "Default", "Container": "mkv",
+                         "Name": version.name, "IsRemote": False}
+    _put(d, "Path", version.path)
+    _put(d, "RunTimeTicks", version.runtime_ticks)
     return d
 
 
@@ -175,7 +198,7 @@ def user_dto(state: EmulatorState, user: UserRec) -> dict:
     d["Configuration"] = {
         "PlayDefaultAudioTrack": True,
         "SubtitleLanguagePreference": "",
-        "DisplayMissingEpisodes": False,
+        "DisplayMissingEpisodes": user.display_missing_episodes,
         "GroupedFolders": [],
         "SubtitleMode": "Default",
         "DisplayCollectionsView": False,
@@ -243,11 +266,13 @@ def session_dto(state: EmulatorState, session: SessionRec) -> dict:
     play_state: dict[str, Any] = {"CanSeek": session.now_playing_item_id is not None}
     if session.now_playing_item_id is not None:
         play_state["PositionTicks"] = session.position_ticks
+        _put(play_state, "MediaSourceId", session.media_source_id)
     play_state.update({"IsPaused": session.is_paused, "IsMuted": False, "RepeatMode": "RepeatNone",
                        "PlaybackOrder": "Default"})
     d: dict[str, Any] = {
         "PlayState": play_state,
-        "AdditionalUsers": [],
+        "AdditionalUsers": [{"UserId": u, "UserName": state.users[u].name}
+                            for u in session.additional_users if u in state.users],
         "Capabilities": {
             "PlayableMediaTypes": [],
             "SupportedCommands": [],
@@ -273,7 +298,7 @@ def session_dto(state: EmulatorState, session: SessionRec) -> dict:
         d["NowPlayingItem"] = item_dto(state, item, user_id=None, fields=frozenset({"providerids"}))
     d["IsActive"] = True
     d["SupportsMediaControl"] = False
-    d["SupportsRemoteControl"] = False
+    d["SupportsRemoteControl"] = session.supports_remote_control
     d["NowPlayingQueue"] = []
     d["NowPlayingQueueFullItems"] = []
     d["HasCustomDeviceName"] = False

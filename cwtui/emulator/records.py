@@ -20,6 +20,8 @@ class UserRec:
     hidden_libraries: set[str] = field(default_factory=set)
     last_login: datetime | None = None
     last_activity: datetime | None = None
+    display_missing_episodes: bool = False
+    """Configuration.DisplayMissingEpisodes: episode lists include virtual (missing) episodes for this user."""
 
 
 @dataclass
@@ -58,6 +60,10 @@ class ItemRec:
     collection_type: str | None = None
     date_created: datetime | None = None
     path: str | None = None
+    location_type: str = "FileSystem"
+    """"Virtual" marks a missing-episode placeholder (jellyfin-api.md §3)."""
+    primary_version_id: str | None = None
+    """12.0: set on an owned alternate version (it is also its OwnerId), the primary's id."""
 
 
 @dataclass
@@ -84,6 +90,10 @@ class SessionRec:
     is_paused: bool = False
     last_activity: datetime | None = None
     last_check_in: datetime | None = None
+    media_source_id: str | None = None
+    additional_users: list[str] = field(default_factory=list)
+    supports_remote_control: bool = False
+    """A player with remote control (start_session makes one); the sync tool's own sessions have none."""
 
 
 @dataclass
@@ -97,3 +107,5 @@ class QuickConnectRec:
     date_added: datetime
     authenticated: bool = False
     user_id: str | None = None
+    result: dict | None = field(default=None, repr=False)
+    """The AuthenticationResult made at authorization (it holds the token)."""

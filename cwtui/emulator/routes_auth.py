@@ -1,12 +1,12 @@
-"""Routes for system info, users, sign-in (password and Quick Connect), sessions and playback reports."""
+"""Routes for system info, users, sign-in (password and Quick Connect), API keys and logout."""
 
 from __future__ import annotations
 
-from cwtui.emulator.dto import EMPTY_GUID, format_date, norm_guid, session_dto, user_dto
+from cwtui.emulator.dto import EMPTY_GUID, format_date, session_dto, user_dto
 from cwtui.emulator.routes_base import (
     HttpError, Request, Response, empty, json_response, not_found, problem, route, text, v,
 )
-from cwtui.emulator.state import UserRec
+from cwtui.emulator.state import QuickConnectAlreadyAuthorized, UserRec
 
 # --- system --------------------------------------------------------------------------------------------
 
@@ -188,24 +188,25 @@ def qc_authorize(req: Request) -> Response:
     uid = req.resolve_user_id(req.q_guid("userId")) if req.state.at_least(10, 9) else req.caller_user_id
     if uid is None or uid not in req.state.users:
         raise not_found()
-    if not req.state.quick_connect_authorize(req.q("code") or "", uid):
-        return text(404, "Unable to find request with provided code")
+    try:
+        if not req.state.quick_connect_authorize(req.q("code") or "", uid):
+            return text(404)  # ResourceNotFoundException: unknown or expired code
+    except QuickConnectAlreadyAuthorized:
+        return text(500)
     return json_response(True)
 
 
 @route("POST", "/Users/AuthenticateWithQuickConnect", anonymous=True)
 def authenticate_quick_connect(req: Request) -> Response:
+    """The AuthenticationResult stored at authorization: no header fields read, repeatable for 10 minutes, 404
+    (text, ResourceNotFoundException) for an unknown, expired or not yet authorized secret (§1.4)."""
     body = req.json_body()
     secret = body.get("Secret") if isinstance(body, dict) else None
-    _device_fields(req)
-    rec = req.state.quick_connect_lookup(secret or "")
-    if rec is None or not rec.authenticated or rec.user_id not in req.state.users:
-        return text(401, "Quick connect request not authorized")
-    user = req.state.users[rec.user_id]
-    del req.state.quick_connect[rec.secret]
-    if user.is_disabled:
-        return text(403, "The account is currently disabled.")
-    return _auth_result(req, user)
+    _quick_connect_on(req)
+    rec = req.state.quick_connect_lookup(secret or "") if isinstance(secret, str) else None
+    if rec is None or not rec.authenticated or rec.result is None:
+        return text(404)
+    return json_response(rec.result)
 
 
 # --- API keys (admin only) -----------------------------------------------------------------------------
@@ -250,65 +251,3 @@ def logout(req: Request) -> Response:
     if req.token is not None:
         req.state.revoke_token(req.token.token)
     return empty(204)
-
-
-# --- sessions and playback reports ---------------------------------------------------------------------
-
-
-@route("GET", "/Sessions")
-def sessions(req: Request) -> Response:
-    s = req.state
-    device = req.q("deviceId")
-    out = []
-    for session in s.sessions.values():
-        if device and session.device_id != device:
-            continue
-        if s.at_least(10, 9) and not req.caller_is_admin:
-            if session.user_id not in (None, req.caller_user_id):
-                continue
-        out.append(session_dto(s, session))
-    return json_response(out)
-
-
-def _report(req: Request, *, start: bool = False, stopped: bool = False) -> Response:
-    body = req.json_body()
-    if not isinstance(body, dict):
-        raise HttpError(problem(400))
-    item = req.state.items.get(norm_guid(str(body.get("ItemId") or "")) or "")
-    token = req.token
-    if token is None or token.is_api_key or token.user_id is None:
-        return empty(204)  # an API-key session has no user: nothing is written
-    s = req.state
-    session = s._session_for(token.user_id, token.device_id, token.client, token.device_name, token.app_version)
-    position = body.get("PositionTicks")
-    position = int(position) if position is not None else None
-    if item is None:
-        return empty(204)
-    if start:
-        rec = s.user_data_rec(token.user_id, item.id)
-        rec.play_count += 1
-        rec.last_played = s.clock()
-    elif stopped or position is not None:
-        s.apply_play_state(token.user_id, item, position, stopped=stopped)
-    session.now_playing_item_id = None if stopped else item.id
-    session.position_ticks = position or 0
-    session.is_paused = bool(body.get("IsPaused"))
-    session.last_check_in = s.clock()
-    s._touch()
-    return empty(204)
-
-
-@route("POST", "/Sessions/Playing")
-def playing(req: Request) -> Response:
-    return _report(req, start=True)
-
-
-@route("POST", "/Sessions/Playing/Progress")
-def progress(req: Request) -> Response:
-    return _report(req)
-
-
-@route("POST", "/Sessions/Playing/Stopped")
-def stopped(req: Request) -> Response:
-    return _report(req, stopped=True)
-

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from cwtui.emulator import versions
 from cwtui.emulator.dto import item_dto, norm_guid, query_result
 from cwtui.emulator.routes_base import HttpError, Request, Response, json_response, not_found, route, text, v
 from cwtui.emulator.state import EmulatorState, ItemRec
@@ -59,11 +60,11 @@ def _under(rec: ItemRec, parent: ItemRec) -> bool:
 
 def _sort(state: EmulatorState, recs: list[ItemRec], sort_by: list[str], orders: list[str],
           user_id: str | None) -> list[ItemRec]:
-    ud = state.user_data
+    rows = _user_rows(state, user_id)
 
     def date_played(r: ItemRec):
-        row = ud.get((user_id, r.id)) if user_id else None
-        return (row.last_played if row and row.last_played else _MIN_DATE)
+        row = rows(r)
+        return row.last_played if row and row.last_played else _MIN_DATE
 
     keys = {
         "SortName": lambda r: r.sort_name,
@@ -76,7 +77,7 @@ def _sort(state: EmulatorState, recs: list[ItemRec], sort_by: list[str], orders:
         "Runtime": lambda r: r.runtime_ticks or 0,
         "SeriesSortName": lambda r: (r.series_name or "").lower(),
         "PremiereDate": lambda r: r.year or 0,
-        "PlayCount": lambda r: (ud.get((user_id, r.id)).play_count if user_id and (user_id, r.id) in ud else 0),
+        "PlayCount": lambda r: (row.play_count if (row := rows(r)) else 0),
         "IsFolder": lambda r: r.type in _FOLDERS,
     }
     chosen = [(k, keys[k]) for k in sort_by if k in keys]
@@ -91,7 +92,11 @@ def _sort(state: EmulatorState, recs: list[ItemRec], sort_by: list[str], orders:
 
 
 def _user_rows(state: EmulatorState, user_id: str | None):
-    return (lambda r: state.user_data.get((user_id, r.id))) if user_id else (lambda r: None)
+    """The stored row each user-data filter and sort reads (jellyfin-api.md §2.3), not the DTO cache."""
+    if not user_id:
+        return lambda r: None
+    stored = state.store.stored
+    return lambda r: (found[1] if (found := stored(user_id, r)) else None)
 
 
 def run_query(req: Request, *, user_id: str | None, parent_id: str | None, recursive: bool,
@@ -117,12 +122,15 @@ def run_query(req: Request, *, user_id: str | None, parent_id: str | None, recur
     media_types = {m.lower() for m in req.q_list("mediaTypes")}
     has = {k: req.q_bool(f"has{k}Id") for k in ("Imdb", "Tmdb", "Tvdb")}
     exclude_active = resume and bool(req.q_bool("excludeActiveSessions"))
+    is_missing = False if resume else req.q_bool("isMissing")  # the resume list sets IsVirtualItem=false
+    no_virtual = "virtual" in {t.lower() for t in req.q_list("excludeLocationTypes")}
+    owned = _owned_mode(req, resume, filters)
     user_dependent = bool(filters & {"IsResumable", "IsPlayed", "IsUnplayed", "IsFavorite", "Likes", "Dislikes",
                                      "IsFavoriteOrLikes"}) or is_played is not None or "DatePlayed" in sort_by \
         or "PlayCount" in sort_by or exclude_active
     key = ("q", user_id, parent_id, recursive, tuple(types), tuple(sorted(exclude)), tuple(sorted(filters)),
            tuple(sort_by), tuple(orders), tuple(ids), search, is_played, parent_index, index,
-           tuple(sorted(media_types)), tuple(has.items()), exclude_active)
+           tuple(sorted(media_types)), tuple(has.items()), exclude_active, is_missing, no_virtual, owned)
     parent = state.items.get(parent_id) if parent_id else None
     if parent is not None and parent.type not in _FOLDERS:
         parent = None  # not a folder: the server falls back to the user's root folder
@@ -139,8 +147,7 @@ def run_query(req: Request, *, user_id: str | None, parent_id: str | None, recur
         wanted = [norm_guid(i) for i in ids]
         cands = [state.items[i] for i in dict.fromkeys(w for w in wanted if w) if i in state.items]
     elif resume and user_id:
-        cands = [state.items[iid] for (uid, iid), row in state.user_data.items()
-                 if uid == user_id and row.position_ticks > 0 and iid in state.items]
+        cands = [state.items[iid] for iid in dict.fromkeys(state.store.resume_candidates(user_id))]
     elif parent is None and not recursive:
         cands = [state.items[lid] for lid in state.libraries]
     else:
@@ -160,6 +167,11 @@ def run_query(req: Request, *, user_id: str | None, parent_id: str | None, recur
         if type_set and r.type not in type_set:
             continue
         if r.type in exclude or (user_id and not state.visible(user_id, r)):
+            continue
+        virtual = r.location_type == "Virtual"
+        if (is_missing is not None and virtual != is_missing) or (no_virtual and virtual):
+            continue
+        if owned and r.type == "Movie" and not _keep_version(state, r, owned, user_id):
             continue
         if parent is not None and (ids or resume) and not _under(r, parent):
             continue
@@ -181,7 +193,7 @@ def run_query(req: Request, *, user_id: str | None, parent_id: str | None, recur
                 continue  # these filters need a user; without one nothing matches
             row = rows(r)
             played = bool(row and row.played)
-            if "IsResumable" in filters and not (row and row.position_ticks > 0):
+            if "IsResumable" in filters and not state.store.resumable(user_id, r):
                 continue
             if "IsPlayed" in filters and not played or "IsUnplayed" in filters and played:
                 continue
@@ -199,6 +211,33 @@ def run_query(req: Request, *, user_id: str | None, parent_id: str | None, recur
     return out, len(out)
 
 
+_STREAM_FILTERS = ("hasSubtitles", "subtitleLanguages", "audioLanguages", "is3D", "isHD", "is4K", "videoTypes")
+
+
+def _owned_mode(req: Request, resume: bool, filters: set[str]) -> str | None:
+    """12.0 only: how a query treats owned alternate versions (jellyfin-api.md §2.6 table); None = as any item."""
+    if not req.state.at_least(12):
+        return None
+    if resume:
+        return "newest"       # /UserItems/Resume: IncludeOwnedItems, one version per movie
+    if "IsResumable" in filters:
+        return "primary"      # owned alternates dropped, the primary too when an alternate is newest
+    if any(req.q(name) is not None for name in _STREAM_FILTERS):
+        return None           # a media-stream filter turns IncludeOwnedItems on
+    return "no_owned"         # every item with a PrimaryVersionId dropped, ids= included
+
+
+def _keep_version(state: EmulatorState, r: ItemRec, mode: str, user_id: str | None) -> bool:
+    if mode == "no_owned":
+        return r.primary_version_id is None
+    if mode == "primary" and r.primary_version_id is not None:
+        return False
+    if user_id is None or len(state.versions_of(r)) < 2:
+        return True
+    newest = versions.newest_in_progress(state, user_id, r)
+    return newest is None or newest.id == r.id
+
+
 def _page(req: Request, recs: list[ItemRec], *, user_id: str | None, all_fields: bool = False) -> Response:
     start = max(req.q_int("startIndex") or 0, 0)
     limit = req.q_int("limit")
@@ -212,8 +251,11 @@ def _page(req: Request, recs: list[ItemRec], *, user_id: str | None, all_fields:
 
 
 def _items(req: Request, requested_user: str | None) -> Response:
+    """An unknown userId: 10.9+ ResourceNotFoundException (404 text/plain); 10.8 treats it as no user (§2.1)."""
     uid = req.resolve_user_id(requested_user)
     if uid is not None and uid not in req.state.users:
+        if req.state.at_least(10, 9):
+            raise HttpError(text(404))
         uid = None
     recs, _ = run_query(req, user_id=uid, parent_id=req.q_guid("parentId"), recursive=bool(req.q_bool("recursive")))
     return _page(req, recs, user_id=uid)
@@ -301,5 +343,17 @@ def episodes(req: Request) -> Response:
     recs = [r for r in recs if r.type == "Episode" and (uid is None or s.visible(uid, r))
             and (season_id is None or r.season_id == season_id)
             and (season_no is None or r.parent_index_number == season_no)]
+    show_missing = _display_missing(req, uid)
+    is_missing = req.q_bool("isMissing")
+    recs = [r for r in recs if (show_missing or r.location_type != "Virtual")
+            and (is_missing is None or (r.location_type == "Virtual") == is_missing)]
     recs.sort(key=lambda r: (r.parent_index_number or 0, r.index_number or 0, r.sort_name))
     return _page(req, recs, user_id=uid)
+
+
+def _display_missing(req: Request, uid: str | None) -> bool:
+    """Virtual episodes in the list: for API-key callers and DisplayMissingEpisodes users (10.9+); 10.8 by the
+    user's setting alone (TvShowsController / Series.GetEpisodes, jellyfin-api.md §3)."""
+    user = req.state.users.get(uid or "")
+    by_setting = bool(user and user.display_missing_episodes)
+    return by_setting or (req.state.at_least(10, 9) and req.caller_is_api_key)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cwtui.emulator import versions
 from cwtui.emulator.dto import parse_date, user_data_dto
 from cwtui.emulator.routes_base import (
     HttpError, Request, Response, json_response, not_found, problem, route, text, v,
@@ -16,24 +17,36 @@ COPIED_FIELDS = {"PlaybackPositionTicks": "position_ticks", "PlayCount": "play_c
 """UpdateUserItemDataDto fields the server applies, each only when present (jellyfin-api.md §4.1)."""
 
 
-def _target(req: Request, requested_user: str | None) -> tuple[UserRec, ItemRec]:
-    """ItemsController's order: resolve the user (403), find it (404), may update (403 text), find the item (404)."""
-    user = req.require_user(requested_user)
-    if not req.can_update_user(user):
-        raise HttpError(text(403, "User is not allowed to update the data."))
-    rec = req.state.items.get(req.p_guid("itemId"))
-    if rec is None or not req.state.visible(user.id, rec):
+def _target(req: Request, requested_user: str | None, verb: str) -> tuple[UserRec, ItemRec]:
+    """ItemsController's order: resolve the user (403), find it (404), may update (403 text), find the item (404).
+
+    10.9 checks the preference-access 403 before it looks the user up, and answers an unknown user with a
+    text/plain 404 (RequestHelpers.cs:94-118 @v10.9.11).
+    """
+    state = req.state
+    if not state.at_least(10, 10):
+        uid = req.resolve_user_id(requested_user)
+        user = state.users.get(uid or "")
+        if user is not None and not req.can_update_user(user):
+            raise HttpError(text(403, f"User is not allowed to {verb} this item user data."))
+        if user is None:
+            raise HttpError(text(404))
+    else:
+        user = req.require_user(requested_user)
+        if not req.can_update_user(user):
+            raise HttpError(text(403, f"User is not allowed to {verb} this item user data."))
+    rec = state.items.get(req.p_guid("itemId"))
+    if rec is None or not state.visible(user.id, rec):
         raise not_found()
     return user, rec
 
 
 def _dto(req: Request, user: UserRec, rec: ItemRec) -> dict:
-    dto = user_data_dto(req.state, rec, req.state.user_data.get((user.id, rec.id)))
-    return dto
+    return user_data_dto(req.state, rec, versions.dto_row(req.state, user.id, rec))
 
 
 def _get(req: Request, requested_user: str | None) -> Response:
-    user, rec = _target(req, requested_user)
+    user, rec = _target(req, requested_user, "view")
     return json_response(_dto(req, user, rec))
 
 
@@ -64,7 +77,7 @@ def _post(req: Request, requested_user: str | None) -> Response:
     body = req.json_body()
     if not isinstance(body, dict):
         raise HttpError(problem(400, {"$": ["The JSON value could not be converted."]}))
-    user, rec = _target(req, requested_user)
+    user, rec = _target(req, requested_user, "update")
     changes: dict[str, object] = {}
     for name, kind in _FIELDS.items():
         value = body.get(name)
@@ -75,11 +88,9 @@ def _post(req: Request, requested_user: str | None) -> Response:
             changes["LastPlayedDate"] = parse_date(str(body["LastPlayedDate"]))
         except ValueError:
             raise HttpError(problem(400, {"$.LastPlayedDate": ["The JSON value could not be converted."]})) from None
-    row = req.state.user_data_rec(user.id, rec.id)
     # A plain field copy: no resume rules, no implied Played or LastPlayedDate (jellyfin-api.md §4.1).
-    for key, attribute in COPIED_FIELDS.items():
-        if key in changes:
-            setattr(row, attribute, changes[key])
+    req.state.update_user_data(user.id, rec, **{attr: changes[key] for key, attr in COPIED_FIELDS.items()
+                                               if key in changes})
     return json_response(_dto(req, user, rec))
 
 
@@ -117,12 +128,19 @@ def _played_target(req: Request, requested_user: str | None) -> tuple[UserRec, I
 
 
 def _mark(req: Request, requested_user: str | None, played: bool) -> Response:
+    """MarkPlayed/MarkUnplayed: no preference-access check (§4.2); the calling session's AdditionalUsers too; on 12.0
+    every version of the video."""
     user, rec = _played_target(req, requested_user)
-    if played:
-        row = req.state.mark_played(user.id, rec.id, req.q_date("datePlayed"))
-    else:
-        row = req.state.mark_unplayed(user.id, rec.id)
-    return json_response(user_data_dto(req.state, rec, row))
+    state = req.state
+    date = req.q_date("datePlayed") if played else None
+    targets = state.versions_of(rec) if versions.has_versions(state, rec) else [rec]  # 12.0: every version
+    for uid in dict.fromkeys([user.id, *state.additional_users_of(req.token)]):
+        for target in targets if uid in state.users else ():
+            if played:
+                state.mark_played(uid, target, date)
+            else:
+                state.mark_unplayed(uid, target)
+    return json_response(_dto(req, user, rec))
 
 
 @route("POST", "/UserPlayedItems/{itemId}", when=v(10, 9))

@@ -1,22 +1,21 @@
-"""The emulator's HTTP server: a threaded stdlib server, request dispatch, fault injection and request records."""
+"""The emulator's HTTP server: a threaded stdlib server, request dispatch, applying faults, request records."""
 
 from __future__ import annotations
 
-import re
 import socket
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from cwtui.emulator import routes_auth, routes_items, routes_userdata  # noqa: F401  (they register routes)
+from cwtui.emulator import routes_auth, routes_items, routes_sessions, routes_userdata  # noqa: F401  (register routes)
 from cwtui.emulator.routes_base import (
-    HTML_TYPE, PROXY_HTML, ROUTES, STARTUP_HTML, HttpError, Request, Response, empty, fault_response,
-    parse_auth_header, text,
+    HTML_TYPE, PROXY_HTML, ROUTES, HttpError, Request, Response, empty, fault_response, parse_auth_header, text,
 )
+from cwtui.emulator.faults import PREFIX, Faults, After
 from cwtui.emulator.state import EmulatorState
 
-_PREFIX = re.compile(r"^/(emby|mediabrowser)(?=/|$)", re.IGNORECASE)
+__all__ = ["Emulator", "Faults", "RequestRecord", "dispatch"]
 
 
 @dataclass(frozen=True)
@@ -31,96 +30,12 @@ class RequestRecord:
     status: int
 
 
-@dataclass
-class _Decision:
-    drop: bool = False
-    hang: float = 0.0
-    response: Response | None = None
-
-
-class Faults:
-    """Knobs that make the emulator misbehave the way real servers and proxies do. Thread-safe."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.latency_ms = 0
-        self.starting_up = False
-        self._fail: list[list[int]] = []      # [remaining, status]
-        self._drop = 0
-        self._html = 0
-        self._hang: list[list[float]] = []    # [remaining, seconds]
-        self._matching: list[list] = []       # [regex, status, remaining, method]
-
-    def fail_next(self, count: int = 1, status: int = 500) -> None:
-        with self._lock:
-            self._fail.append([count, status])
-
-    def drop_next(self, count: int = 1) -> None:
-        with self._lock:
-            self._drop += count
-
-    def html_next(self, count: int = 1) -> None:
-        with self._lock:
-            self._html += count
-
-    def hang_next(self, count: int = 1, seconds: float = 5.0) -> None:
-        with self._lock:
-            self._hang.append([count, seconds])
-
-    def fail_matching(self, path_regex: str, status: int, count: int = 1, method: str | None = None) -> None:
-        """The next `count` requests whose path (query excluded) matches the regex (case-insensitive) fail."""
-        with self._lock:
-            self._matching.append([re.compile(path_regex, re.IGNORECASE), status, count,
-                                   method.upper() if method else None])
-
-    def clear(self) -> None:
-        with self._lock:
-            self.latency_ms, self.starting_up = 0, False
-            self._fail, self._drop, self._html, self._hang, self._matching = [], 0, 0, [], []
-
-    def decide(self, method: str, path: str) -> _Decision:
-        """Consume the faults that apply to this request, in a fixed order: drop, hang, fail, html, matching."""
-        with self._lock:
-            decision = _Decision()
-            if self._drop > 0:
-                self._drop -= 1
-                decision.drop = True
-                return decision
-            if self._hang:
-                self._hang[0][0] -= 1
-                decision.hang = self._hang[0][1]
-                if self._hang[0][0] <= 0:
-                    self._hang.pop(0)
-            stripped = _PREFIX.sub("", path) or "/"
-            if self.starting_up and stripped.lower().rstrip("/") != "/system/ping":
-                decision.response = Response(503, STARTUP_HTML, HTML_TYPE)
-                return decision
-            if self._fail:
-                self._fail[0][0] -= 1
-                decision.response = fault_response(self._fail[0][1])
-                if self._fail[0][0] <= 0:
-                    self._fail.pop(0)
-                return decision
-            if self._html > 0:
-                self._html -= 1
-                decision.response = Response(200, PROXY_HTML, HTML_TYPE)
-                return decision
-            for entry in self._matching:
-                regex, status, remaining, want_method = entry
-                if remaining > 0 and regex.search(path) and (want_method is None or want_method == method):
-                    entry[2] -= 1
-                    decision.response = fault_response(status)
-                    break
-            self._matching = [e for e in self._matching if e[2] > 0]
-            return decision
-
-
 def dispatch(state: EmulatorState, method: str, raw_path: str, query: dict[str, list[str]],
              headers: dict[str, str], body: bytes | None) -> Response:
     """Route one request the way Jellyfin's middleware and ASP.NET routing would."""
     path = unquote(raw_path)
     if not state.at_least(12):
-        path = _PREFIX.sub("", path) or "/"
+        path = PREFIX.sub("", path) or "/"
     lower_query = {}
     for name, values in query.items():
         lower_query.setdefault(name.lower(), []).extend(values)
@@ -234,17 +149,20 @@ class _Handler(BaseHTTPRequestHandler):
         decision = emu.faults.decide(method, split.path)
         if decision.drop:
             emu._record(RequestRecord(method, split.path, query, headers, body, 0))
-            self.close_connection = True
-            try:
-                self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+            self._drop()
             return
         if decision.hang:
             emu._stopping.wait(decision.hang)
         if emu.faults.latency_ms:
             emu._stopping.wait(emu.faults.latency_ms / 1000)
         response = decision.response or dispatch(emu.state, method, split.path, query, headers, body)
+        after = None if decision.response else emu.faults.decide_after(method, split.path)
+        if after is not None:
+            response = self._after_fault(after, response)
+            if response is None:
+                emu._record(RequestRecord(method, split.path, query, headers, body, 0))
+                self._drop()
+                return
         emu._record(RequestRecord(method, split.path, query, headers, body, response.status))
         try:
             self.send_response(response.status)
@@ -258,6 +176,25 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.write(response.body)
         except OSError:  # the client gave up (timeout) or the emulator was stopped meanwhile
             self.close_connection = True
+
+
+    def _drop(self) -> None:
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def _after_fault(self, after: After, response: Response) -> Response | None:
+        """What the client gets instead of the handler's answer; None = the connection drops."""
+        if after.kind == "drop":
+            return None
+        if after.kind == "hang":
+            self.server.emulator._stopping.wait(after.seconds)
+            return response
+        if after.kind == "html":
+            return Response(200, PROXY_HTML, HTML_TYPE)
+        return fault_response(int(after.kind))
 
 
 class Emulator:

@@ -6,15 +6,17 @@ import secrets
 import threading
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, datetime
 
 from cwtui.core.models import UserData, parse_version
-from cwtui.emulator.dto import dashed, norm_guid
+from cwtui.emulator.dto import norm_guid
 from cwtui.emulator.records import ItemRec, QuickConnectRec, SessionRec, TokenRec, UserDataRec, UserRec
+from cwtui.emulator.state_sessions import QUICK_CONNECT_TIMEOUT, QuickConnectAlreadyAuthorized, SessionsMixin
+from cwtui.emulator.userdata import UserDataStore
 
-__all__ = ["EmulatorState", "ItemRec", "QuickConnectRec", "SessionRec", "TokenRec", "UserDataRec", "UserRec"]
-
-QUICK_CONNECT_TIMEOUT = timedelta(minutes=10)
+__all__ = ["QUICK_CONNECT_TIMEOUT", "EmulatorState", "ItemRec", "QuickConnectAlreadyAuthorized", "QuickConnectRec",
+           "SessionRec", "TokenRec", "UserDataRec", "UserRec"]
 
 _DEFAULT_CONFIG = {
     "MinResumePct": 5,
@@ -26,7 +28,7 @@ _DEFAULT_CONFIG = {
 }
 
 
-class EmulatorState:
+class EmulatorState(SessionsMixin):
     """Everything one emulated server knows. Every read and write happens under `lock` (the server is threaded)."""
 
     def __init__(self, server_name: str = "Home", version: str = "10.11.11", server_id: str | None = None,
@@ -45,7 +47,6 @@ class EmulatorState:
         self.tokens: dict[str, TokenRec] = {}
         self.items: dict[str, ItemRec] = {}
         self.libraries: list[str] = []
-        self.user_data: dict[tuple[str, str], UserDataRec] = {}
         self.sessions: dict[str, SessionRec] = {}
         self.quick_connect: dict[str, QuickConnectRec] = {}
         self.children: dict[str, list[str]] = {}
@@ -55,6 +56,8 @@ class EmulatorState:
         """Bumped when items, users or visibility change (not user data): the type indexes depend on it."""
         self.query_cache: dict[tuple, tuple[int, list]] = {}
         self._rng = secrets.SystemRandom()
+        self.store = UserDataStore(self)
+        """Rows, keys and DTO caches as this version keeps them (userdata.py)."""
 
     # --- version helpers ---------------------------------------------------------------------------
 
@@ -82,12 +85,18 @@ class EmulatorState:
 
     def add_user(self, name: str, password: str = "", is_admin: bool = False,
                  enable_user_preference_access: bool = True, login_attempts_before_lockout: int = 0,
-                 *, user_id: str | None = None) -> str:
-        """Create a user; returns its id (32 lower hex)."""
+                 *, user_id: str | None = None, display_missing_episodes: bool = False) -> str:
+        """Create a user; returns its id (32 lower hex).
+
+        Args:
+            enable_user_preference_access: False = Policy.EnableUserPreferenceAccess off: the UserData GET and POST
+                answer 403 for this user's own token (played/unplayed still work).
+            display_missing_episodes: Configuration.DisplayMissingEpisodes (virtual episodes in episode lists).
+        """
         with self.lock:
             uid = self._new_id(user_id)
             self.users[uid] = UserRec(uid, name, password, is_admin, enable_user_preference_access,
-                                      login_attempts_before_lockout)
+                                      login_attempts_before_lockout, display_missing_episodes=display_missing_episodes)
             self._touch(structure=True)
             return uid
 
@@ -118,19 +127,29 @@ class EmulatorState:
             return token
 
     def revoke_token(self, token: str) -> None:
+        """Logout(Device): the token goes and so does every session on its DeviceId, whoever's (§1.2)."""
         with self.lock:
             rec = self.tokens.pop(token, None)
             if rec is not None and not rec.is_api_key:
-                self._end_device_sessions(rec.user_id, rec.device_id)
+                self._end_device_sessions(rec.device_id)
             self._touch()
 
     def login(self, user: UserRec, *, client: str, device: str, device_id: str, version: str) -> tuple[str, SessionRec]:
-        """A successful sign-in: revoke that (user, device)'s older tokens, issue one, open the device's session."""
+        """A successful sign-in with the DeviceId rule of the version (jellyfin-api.md §1.2).
+
+        10.9+: that user's earlier tokens on the DeviceId are logged out and a new token is made. 10.8: the user's
+        token on the DeviceId is reissued, and every OTHER token on it, of any user, is logged out.
+        """
         with self.lock:
+            reissued = None
             for tok, rec in list(self.tokens.items()):
-                if rec.user_id == user.id and rec.device_id == device_id and not rec.is_api_key:
-                    del self.tokens[tok]
-            token = secrets.token_hex(16)
+                if rec.is_api_key or rec.device_id != device_id:
+                    continue
+                if not self.at_least(10, 9) and rec.user_id == user.id and reissued is None:
+                    reissued = tok
+                elif rec.user_id == user.id or not self.at_least(10, 9):
+                    self.revoke_token(tok)
+            token = reissued or secrets.token_hex(16)
             self.tokens[token] = TokenRec(token, user.id, device_id, device, client, version)
             now = self.clock()
             user.last_login = user.last_activity = now
@@ -138,21 +157,6 @@ class EmulatorState:
             session = self._session_for(user.id, device_id, client, device, version)
             self._touch()
             return token, session
-
-    def _session_for(self, user_id: str | None, device_id: str, client: str, device: str, version: str) -> SessionRec:
-        for session in self.sessions.values():
-            if session.device_id == device_id and session.user_id == user_id and session.client == client:
-                session.last_activity = self.clock()
-                return session
-        sid = uuid.uuid4().hex
-        session = SessionRec(sid, user_id, client, device_id, device, version, last_activity=self.clock())
-        self.sessions[sid] = session
-        return session
-
-    def _end_device_sessions(self, user_id: str | None, device_id: str) -> None:
-        for sid, session in list(self.sessions.items()):
-            if session.user_id == user_id and session.device_id == device_id:
-                del self.sessions[sid]
 
     def set_user_disabled(self, user_id: str, disabled: bool = True) -> None:
         with self.lock:
@@ -190,6 +194,28 @@ class EmulatorState:
                 provider_ids=dict(provider_ids or {}), date_created=date_created or self.clock(),
                 path=f"/media/movies/{name} ({year})/{name}.mkv" if year else f"/media/movies/{name}.mkv"))
 
+    def add_version(self, primary_id: str, name: str, runtime_ticks: int | None = None, *,
+                    item_id: str | None = None) -> str:
+        """12.0: an owned local alternate version of a movie (OwnerId = PrimaryVersionId = the primary, §2.6).
+
+        It copies the primary's ProviderIds (so it has the primary's user-data keys) and keeps its own progress.
+        """
+        with self.lock:
+            primary = self._require(primary_id, "Movie")
+            vid = self._new_id(item_id)
+            return self._add_item(ItemRec(
+                vid, "Movie", name, primary.library_id, primary.id, primary.sort_name,
+                runtime_ticks if runtime_ticks is not None else primary.runtime_ticks, primary.year,
+                provider_ids=dict(primary.provider_ids), date_created=self.clock(),
+                path=f"/media/movies/{name}.mkv", primary_version_id=primary.id))
+
+    def versions_of(self, item: ItemRec) -> list[ItemRec]:
+        """The primary first, then its owned alternates; a movie without versions is its own only version."""
+        primary = self.items.get(item.primary_version_id or "") or item
+        alternates = [self.items[i] for i in self.children.get(primary.id, ()) if i in self.items
+                      and self.items[i].primary_version_id == primary.id]
+        return [primary, *alternates]
+
     def add_series(self, library_id: str, name: str, provider_ids: dict[str, str] | None = None,
                    year: int | None = None, *, item_id: str | None = None,
                    date_created: datetime | None = None) -> str:
@@ -203,8 +229,11 @@ class EmulatorState:
     def add_episode(self, series_id: str, season: int, episode: int, name: str, runtime_ticks: int | None = None,
                     provider_ids: dict[str, str] | None = None, *, item_id: str | None = None,
                     season_item_id: str | None = None, year: int | None = None,
-                    date_created: datetime | None = None) -> str:
-        """An episode; creates the Season item on first use (season 0 is named 'Specials')."""
+                    date_created: datetime | None = None, virtual: bool = False) -> str:
+        """An episode; creates the Season item on first use (season 0 is named 'Specials').
+
+        virtual=True makes a missing-episode placeholder (LocationType "Virtual", no file; jellyfin-api.md §3).
+        """
         with self.lock:
             series = self._require(series_id, "Series")
             season_rec = self._season(series, season, season_item_id)
@@ -213,7 +242,8 @@ class EmulatorState:
                 eid, "Episode", name, series.library_id, season_rec.id, _sort_name(name), runtime_ticks,
                 year if year is not None else series.year, episode, season, series.id, series.name, season_rec.id,
                 season_rec.name, dict(provider_ids or {}), date_created=date_created or self.clock(),
-                path=f"{series.path}/{season_rec.name}/S{season:02d}E{episode:02d}.mkv"))
+                path=None if virtual else f"{series.path}/{season_rec.name}/S{season:02d}E{episode:02d}.mkv",
+                location_type="Virtual" if virtual else "FileSystem"))
 
     def _season(self, series: ItemRec, number: int, season_item_id: str | None) -> ItemRec:
         for cid in self.children.get(series.id, ()):
@@ -272,149 +302,108 @@ class EmulatorState:
                                            or item.parent_id in user.hidden_items))
 
     def user_data_key(self, item: ItemRec) -> str:
-        """The user-data key as Jellyfin builds it: videos use Tmdb, else Imdb, else the id; episodes series+SSSEEE."""
-        if item.type == "Episode":
-            series = self.items.get(item.series_id or "")
-            base = self.user_data_key(series) if series else item.id
-            return f"{base}{item.parent_index_number or 0:03d}{item.index_number or 0:03d}"
-        ids = {k.lower(): v for k, v in item.provider_ids.items()}
-        if item.type == "Series":
-            return ids.get("tvdb") or ids.get("tmdb") or ids.get("imdb") or item.id
-        if item.type == "CollectionFolder":
-            return dashed(item.id)
-        return ids.get("tmdb") or ids.get("imdb") or item.id
+        """The item's first user-data key (jellyfin-api.md §2.5): the one 10.8–10.10 read and filter by."""
+        return self.store.keys(item)[0]
+
+    def reidentify(self, item_id: str, provider_ids: dict[str, str]) -> None:
+        """New provider ids (a re-identify or a refresh): the item's keys change, its old-key rows stay behind.
+
+        On 10.11 the old rows keep shadowing the item (jellyfin#15795): writes update only the current keys, and the
+        first (oldest) row still answers the resume filter (`/Items?ids=X&filters=IsResumable`, which reads stored
+        rows) and, after `restart()`, the DTO reads. On 12.0 DTOs prefer the current keys, but the resume filter
+        still counts an old row with a position.
+        """
+        with self.lock:
+            self._item(item_id).provider_ids = dict(provider_ids)
+            self._touch(structure=True)
+
+    def upgrade_to(self, version: str) -> None:
+        """Upgrade a 10.8-10.10 server to 10.11.x in place (a restart): shared rows are migrated the way 10.11's
+        MigrateLibraryDb does it, so of two copies that shared a position only one keeps it."""
+        with self.lock:
+            new = parse_version(version)
+            if not ((10, 11) <= new < (12,)) or self.at_least(10, 11):
+                raise ValueError("upgrade_to supports 10.8-10.10 -> 10.11.x only")
+            self.version, self.version_tuple = version, new
+            self.config["EnableLegacyAuthorization"] = True
+            self.store.migrate_from_shared()
+            self._touch(structure=True)
+
+    def restart(self) -> None:
+        """A server restart: the user-data DTO caches are emptied (the rows stay). Also evicts the 10.11.10+ LRU."""
+        with self.lock:
+            self.store.restart()
+            self._touch()
+
+    def _item(self, item_id: str) -> ItemRec:
+        rec = self.items.get(norm_guid(item_id) or item_id)
+        if rec is None:
+            raise KeyError("unknown item")
+        return rec
 
     # --- user data ---------------------------------------------------------------------------------
 
     def set_user_data(self, user_id: str, item_id: str, position_ticks: int = 0, played: bool = False,
                       play_count: int = 0, last_played: datetime | None = None, *, is_favorite: bool = False) -> None:
+        """Store a row as a save through this item would (every key; this item's cache entry)."""
         with self.lock:
-            iid = norm_guid(item_id) or item_id
-            if user_id not in self.users or iid not in self.items:
-                raise KeyError("unknown user or item")
-            self.user_data[(user_id, iid)] = UserDataRec(position_ticks, played, play_count, last_played, is_favorite)
-            self._touch()
+            item = self._item(item_id)
+            if user_id not in self.users:
+                raise KeyError("unknown user")
+            self.store.save(user_id, item, UserDataRec(position_ticks, played, play_count, last_played, is_favorite))
 
     def get_user_data(self, user_id: str, item_id: str) -> UserData:
+        """What the server has stored (the row its queries use, §2.5), not what a possibly stale DTO shows."""
         with self.lock:
-            rec = self.user_data.get((user_id, norm_guid(item_id) or item_id))
-            if rec is None:
-                return UserData()
-            return UserData(rec.position_ticks, rec.played, rec.play_count, rec.last_played)
+            found = self.store.stored(user_id, self._item(item_id))
+            return _as_user_data(found[1] if found else None)
 
-    def user_data_rec(self, user_id: str, item_id: str) -> UserDataRec:
-        """The row to modify, created empty on first write."""
-        key = (user_id, item_id)
-        rec = self.user_data.get(key)
-        if rec is None:
-            rec = self.user_data[key] = UserDataRec()
-        self._touch()
+    def dto_user_data(self, user_id: str, item_id: str) -> UserData:
+        """What a DTO read would show now (through the version's cache; fills it like a real read)."""
+        with self.lock:
+            return _as_user_data(self.store.read(user_id, self._item(item_id))[1])
+
+    def user_data_rows(self, user_id: str, item_id: str) -> dict[str, UserData]:
+        """Every stored row of the item by key, oldest first (10.8–10.10: the rows under the item's keys)."""
+        with self.lock:
+            return {k: _as_user_data(r) for k, r in self.store.rows_of(user_id, self._item(item_id)).items()}
+
+    def update_user_data(self, user_id: str, item: ItemRec, **changes: object) -> UserDataRec:
+        """GetUserData (through the cache), change the fields, SaveUserData: the server's read-modify-write."""
+        rec = replace(self.store.read(user_id, item)[1], **changes)
+        self.store.save(user_id, item, rec)
         return rec
 
-    def mark_played(self, user_id: str, item_id: str, date_played: datetime | None) -> UserDataRec:
+    def mark_played(self, user_id: str, item: ItemRec, date_played: datetime | None) -> UserDataRec:
         """BaseItem.MarkPlayed(resetPosition: true) as 10.9+ does it."""
-        rec = self.user_data_rec(user_id, item_id)
-        if date_played is not None:
-            rec.play_count += 1
-        else:
-            rec.play_count = max(rec.play_count, 1)
-        rec.last_played = date_played or rec.last_played or self.clock()
-        rec.played = True
-        rec.position_ticks = 0
-        return rec
+        current = self.store.read(user_id, item)[1]
+        count = current.play_count + 1 if date_played is not None else max(current.play_count, 1)
+        return self.update_user_data(user_id, item, play_count=count, played=True, position_ticks=0,
+                                     last_played=date_played or current.last_played or self.clock())
 
-    def mark_unplayed(self, user_id: str, item_id: str) -> UserDataRec:
-        rec = self.user_data_rec(user_id, item_id)
-        rec.played, rec.play_count, rec.position_ticks, rec.last_played = False, 0, 0, None
-        return rec
+    def mark_unplayed(self, user_id: str, item: ItemRec) -> UserDataRec:
+        return self.update_user_data(user_id, item, played=False, play_count=0, position_ticks=0, last_played=None)
 
-    def apply_play_state(self, user_id: str, item: ItemRec, position_ticks: int | None, *, stopped: bool) -> None:
-        """UserDataManager.UpdatePlayState: the resume rules that only playback reports go through."""
-        rec = self.user_data_rec(user_id, item.id)
-        if position_ticks is None:
-            if stopped:
-                rec.play_count += 1
-                rec.played = True
-                rec.position_ticks = 0
-                rec.last_played = self.clock()
-            return
+    def play_state_changes(self, item: ItemRec, position_ticks: int) -> dict[str, object]:
+        """UserDataManager.UpdatePlayState: the resume rules that only playback reports go through (§4.3)."""
         runtime = item.runtime_ticks or 0
         cfg = self.config
         if runtime <= 0:
-            rec.position_ticks, rec.played = 0, True
-        else:
-            pct = 100.0 * position_ticks / runtime
-            near_end = runtime - 10_000_000 if self.at_least(10, 11) else runtime
-            if pct < float(cfg["MinResumePct"]):
-                rec.position_ticks = 0
-            elif pct > float(cfg["MaxResumePct"]) or position_ticks >= near_end:
-                rec.position_ticks, rec.played = 0, True
-            elif runtime < int(cfg["MinResumeDurationSeconds"]) * 10_000_000:
-                rec.position_ticks, rec.played = 0, True
-            else:
-                rec.position_ticks = position_ticks
-        if stopped:
-            rec.last_played = self.clock()
+            return {"position_ticks": 0, "played": True}
+        pct = 100.0 * position_ticks / runtime
+        near_end = runtime - 10_000_000 if self.at_least(10, 11) else runtime
+        if pct < float(cfg["MinResumePct"]):
+            return {"position_ticks": 0}
+        if pct > float(cfg["MaxResumePct"]) or position_ticks >= near_end:
+            return {"position_ticks": 0, "played": True}
+        if runtime < int(cfg["MinResumeDurationSeconds"]) * 10_000_000:
+            return {"position_ticks": 0, "played": True}
+        return {"position_ticks": position_ticks}
 
-    # --- sessions ----------------------------------------------------------------------------------
-
-    def start_session(self, user_id: str | None, now_playing_item_id: str | None = None, *,
-                      device_id: str | None = None, client: str = "Jellyfin Web", device_name: str = "Firefox",
-                      position_ticks: int = 0) -> str:
-        """A player's session (another client of that user), optionally playing an item right now."""
-        with self.lock:
-            sid = uuid.uuid4().hex
-            self.sessions[sid] = SessionRec(
-                sid, user_id, client, device_id or uuid.uuid4().hex, device_name, self.version,
-                norm_guid(now_playing_item_id) if now_playing_item_id else None, position_ticks,
-                last_activity=self.clock(), last_check_in=self.clock() if now_playing_item_id else None)
-            self._touch()
-            return sid
-
-    def end_session(self, session_id: str) -> None:
-        with self.lock:
-            self.sessions.pop(session_id, None)
-            self._touch()
-
-    def playing_item_ids(self, user_id: str) -> set[str]:
-        return {s.now_playing_item_id for s in self.sessions.values()
-                if s.user_id == user_id and s.now_playing_item_id}
-
-    # --- quick connect -----------------------------------------------------------------------------
-
-    def quick_connect_initiate(self, *, device_id: str, device_name: str, app_name: str,
-                               app_version: str) -> QuickConnectRec:
-        with self.lock:
-            self._expire_quick_connect()
-            codes = {r.code for r in self.quick_connect.values()}
-            code = f"{self._rng.randrange(1_000_000):06d}"
-            while code in codes:
-                code = f"{self._rng.randrange(1_000_000):06d}"
-            rec = QuickConnectRec(secrets.token_hex(32), code, device_id, device_name, app_name, app_version,
-                                  self.clock())
-            self.quick_connect[rec.secret] = rec
-            return rec
-
-    def _expire_quick_connect(self) -> None:
-        now = self.clock()
-        for secret, rec in list(self.quick_connect.items()):
-            if now - rec.date_added > QUICK_CONNECT_TIMEOUT:
-                del self.quick_connect[secret]
-
-    def quick_connect_lookup(self, secret: str) -> QuickConnectRec | None:
-        with self.lock:
-            self._expire_quick_connect()
-            return self.quick_connect.get(secret)
-
-    def quick_connect_authorize(self, code: str, user_id: str) -> bool:
-        """What a signed-in client does when its user types the code; False when no pending request has it."""
-        with self.lock:
-            self._expire_quick_connect()
-            for rec in self.quick_connect.values():
-                if rec.code == code and not rec.authenticated:
-                    rec.authenticated, rec.user_id = True, user_id
-                    return True
-            return False
+def _as_user_data(rec: UserDataRec | None) -> UserData:
+    if rec is None:
+        return UserData()
+    return UserData(rec.position_ticks, rec.played, rec.play_count, rec.last_played)
 
 
 def _sort_name(name: str) -> str:

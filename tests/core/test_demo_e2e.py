@@ -32,6 +32,11 @@ EXPECTED = {
     "ambiguous": Reason.AMBIGUOUS,
     "special": Reason.DESTINATION_MISSING,
     "episode_source_ahead": Reason.SOURCE_AHEAD,
+    # issue 8's cases: the source copy played most recently wins, the other is superseded; the two destination
+    # copies that share one 10.10 row plan as one row (apply writes one of them, see below)
+    "source_copies_newer": Reason.SOURCE_AHEAD,
+    "source_copies_older": Reason.SUPERSEDED_BY_COPY,
+    "shared_row_copies": Reason.SOURCE_AHEAD,
 }
 
 
@@ -59,6 +64,7 @@ async def test_every_demo_case_plans_as_built_and_apply_undo_round_trips(demo):
         got = {case: by_id[cases[case]].reason for case in EXPECTED}
         assert got == EXPECTED
         assert len(by_id[cases["two_versions"]].destination_item_ids) == 2
+        assert len(by_id[cases["shared_row_copies"]].destination_item_ids) == 2
 
         results = [r async for r in sync.start_apply(plan).results()]
     by_key = {}
@@ -75,9 +81,26 @@ async def test_every_demo_case_plans_as_built_and_apply_undo_round_trips(demo):
                                                              (Status.SKIPPED, Reason.SHARED_ROW)]
     written = next(r for r in versions if r.status is Status.APPLIED)
     assert written.destination_item_id in next(r for r in versions if r.reason is Reason.SHARED_ROW).detail
+    copies = by_key[by_id[cases["shared_row_copies"]].key]
+    assert sorted((r.status, r.reason) for r in copies) == [(Status.APPLIED, Reason.WRITTEN),
+                                                           (Status.SKIPPED, Reason.SHARED_ROW)]
 
     undo = await open_undo(config, journal, find_run(journal, None))
     undone = [r async for r in undo.results()]
     await undo.client.aclose()
     assert undone and all(r.status is Status.APPLIED for r in undone)
     assert original == {i: data.destination.get_user_data(data.destination_user_id, i) for i in original}
+
+
+async def test_restricted_pair_targets_a_user_who_may_not_edit_user_data(demo):
+    """The second demo pair plans against "kid" (EnableUserPreferenceAccess=false): planned as usual, not writable."""
+    config = ConfigFile(demo.config_path).load()
+    data = demo.demo
+    entry = config.servers["cabin-kid"]
+    assert entry.user_id == data.restricted_user_id != data.destination_user_id
+    assert data.destination.users[entry.user_id].enable_user_preference_access is False
+    async with PairSync(config, demo.restricted_pair_name, Journal(demo.state_dir)) as sync:
+        plan = await sync.plan()
+    row = next(r for r in plan.rows if r.source_item_id == data.cases["source_ahead"])
+    assert row.reason is Reason.SOURCE_AHEAD  # kid is 5 minutes in, 9 days ago
+    assert plan.destination.writable is False and "EnableUserPreferenceAccess" in plan.destination.why_not_writable

@@ -381,3 +381,95 @@ async def test_a_full_disk_mid_apply_stops_before_unjournaled_writes_and_names_t
     changed = {ids[k] for k, v in dest_state(pair, ids).items() if v.position_ticks}
     assert len(changed) == 2 and changed <= {i.item_id for i in record.intents}  # no write without its intent
     assert {r.destination_item_id for r in seen} == changed  # and every write sent was reported
+
+
+# --- against the emulator's picture of the real server (issue 8 §4 knobs) -------------------------------------
+
+
+@pytest.mark.parametrize("kind", [500, 502, 504, "html", "drop"])
+async def test_a_write_that_lands_behind_a_bad_answer_is_journaled_as_landed(make_pair, kind):
+    pair = make_pair()
+    ids = library(pair)
+    set_pos(pair, "source", ids[("source", 0)], 30 * MIN, last=500)
+    before = dest_state(pair, ids)
+    pair.destination.emulator.faults.after_next(kind, path_regex=r"/UserItems/.*/UserData$", method="POST")
+    _, run, results = await run_apply(pair)
+    assert pair.destination.emulator.faults.after_applied == 1  # the server did store it
+    assert [(r.status, r.reason) for r in results] == [(Status.APPLIED, Reason.WRITTEN)]
+    assert "answer was lost" in results[0].detail
+    assert pair.journal.load(run.run_id).intents[0].outcome.maybe_written
+    _, undone = await run_undo(pair, run.run_id)
+    assert [r.status for r in undone] == [Status.APPLIED] and dest_state(pair, ids) == before
+
+
+async def test_a_clear_shadowed_by_a_stale_stored_row_is_a_verify_mismatch_that_names_the_cause(make_pair):
+    pair = make_pair(remove=True)  # both 10.11.11
+    d = pair.destination
+    source = pair.source.state.add_movie(pair.source.state.add_library("Movies", "movies"), "Brazil", year=1985,
+                                         runtime_ticks=ticks(140 * MIN), provider_ids={"Imdb": "tt0088846"})
+    item = d.state.add_movie(d.state.add_library("Movies", "movies"), "Brazil", year=1985,
+                             runtime_ticks=ticks(140 * MIN), provider_ids={"Imdb": "tt0088846", "Tmdb": "111"})
+    set_pos(pair, "destination", item, 30 * MIN, last=0)              # stored under the key Tmdb 111
+    d.state.reidentify(item, {"Imdb": "tt0088846", "Tmdb": "68"})    # corrected: the Tmdb-111 row stays behind
+    set_pos(pair, "source", source, 0, last=500, played=True, play_count=1)  # explicit zero: clear
+    _, _, results = await run_apply(pair)
+    cleared = [r for r in results if r.destination_item_id == item]
+    assert [(r.status, r.reason) for r in cleared] == [(Status.FAILED, Reason.VERIFY_MISMATCH)]
+    assert "15795" in cleared[0].detail and "restart" in cleared[0].detail
+
+
+async def test_12_0_versions_are_each_read_and_written_and_never_cleared(make_pair):
+    pair = make_pair(source_version="10.11.11", destination_version="12.0.0", remove=True)
+    ids = library(pair)
+    d = pair.destination
+    primary = ids[("destination", 0)]
+    alternate = d.state.add_version(primary, "Movie 0 - 4K")
+    set_pos(pair, "destination", alternate, 10 * MIN, last=50)   # progress lives on the version played
+    set_pos(pair, "source", ids[("source", 0)], 40 * MIN, last=500)
+    plan, _, results = await run_apply(pair)
+    row = next(r for r in plan.rows if r.source_item_id == ids[("source", 0)])
+    assert set(row.destination_item_ids) == {primary, alternate}
+    by_item = {r.destination_item_id: r for r in results}
+    assert by_item[alternate].status is Status.APPLIED  # the live re-read found it although /Items hides it
+    assert d.state.get_user_data(d.user_id, alternate).position_ticks == ticks(40 * MIN)
+
+    # An explicit 0 on the source never clears a movie that has versions.
+    set_pos(pair, "source", ids[("source", 0)], 0, last=900, played=True, play_count=1)
+    plan = await plan_rows_of(pair)
+    row = next(r for r in plan.rows if primary in r.destination_item_ids or alternate in r.destination_item_ids)
+    assert not row.writes and Reason.ALTERNATE_VERSIONS in {v.reason for v in row.versions}
+
+
+async def plan_rows_of(pair):
+    async with PairSync(pair.config, pair.pair_name, pair.journal) as sync:
+        return await sync.plan()
+
+
+async def test_a_session_playing_an_alternate_version_blocks_that_write(make_pair):
+    pair = make_pair(destination_version="12.0.0")
+    ids = library(pair)
+    d = pair.destination
+    primary = ids[("destination", 0)]
+    alternate = d.state.add_version(primary, "Movie 0 - 4K")
+    set_pos(pair, "source", ids[("source", 0)], 40 * MIN, last=500)
+    d.state.start_session(d.user_id, primary, media_source_id=alternate)  # shows the primary, plays the 4K file
+    _, _, results = await run_apply(pair)
+    by_item = {r.destination_item_id: r for r in results}
+    assert by_item[alternate].reason is Reason.ACTIVE_SESSION
+
+
+async def test_placeholder_episodes_are_never_written(make_pair):
+    pair = make_pair()
+    ids = library(pair)
+    d = pair.destination
+    d.state.users[d.user_id].display_missing_episodes = True
+    series = next(i.id for i in d.state.items.values() if i.type == "Series")
+    ghost = d.state.add_episode(series, 1, 2, "Not here yet", runtime_ticks=ticks(45 * MIN), virtual=True)
+    src_series = next(i.id for i in pair.source.state.items.values() if i.type == "Series")
+    real = pair.source.state.add_episode(src_series, 1, 2, "Second", runtime_ticks=ticks(45 * MIN))
+    set_pos(pair, "source", real, 20 * MIN, last=100)
+    start = d.emulator.request_count
+    plan, _, results = await run_apply(pair)
+    row = next(r for r in plan.rows if r.source_item_id == real)
+    assert row.reason is Reason.UNRESOLVED and ghost not in row.destination_item_ids
+    assert writes_seen(d.emulator, start) == []

@@ -146,7 +146,7 @@ def test_quick_connect_flow(world):
     state = world.http.get("/QuickConnect/Connect", params={"secret": secret}).json()
     assert state["Authenticated"] is False
     early = world.http.post("/Users/AuthenticateWithQuickConnect", json={"Secret": secret}, headers=auth())
-    assert early.status_code == 401
+    assert early.status_code == 404 and early.headers["content-type"].startswith("text/plain")  # not yet authorized
     ok = world.post(f"/QuickConnect/Authorize?code={code}&userId={world.alice}", world.alice_token)
     assert ok.status_code == 200 and ok.json() is True
     assert world.http.get("/QuickConnect/Connect", params={"secret": secret}).json()["Authenticated"] is True
@@ -154,7 +154,12 @@ def test_quick_connect_flow(world):
     assert done.status_code == 200
     token = done.json()["AccessToken"]
     assert world.get("/Users/Me", token).json()["Id"] == world.alice
-    assert world.http.get("/QuickConnect/Connect", params={"secret": secret}).status_code == 404  # consumed
+    # the token was made at authorization: the call reads no header fields and repeats the same result
+    again = world.http.post("/Users/AuthenticateWithQuickConnect", json={"Secret": secret})
+    assert again.status_code == 200 and again.json()["AccessToken"] == token
+    assert done.json()["SessionInfo"]["DeviceId"] == "qc-dev"
+    # authorizing the same code twice is an InvalidOperationException: 500
+    assert world.post(f"/QuickConnect/Authorize?code={code}&userId={world.alice}", world.alice_token).status_code == 500
 
 
 def test_quick_connect_needs_header_fields_expires_and_can_be_disabled(world):
@@ -192,3 +197,59 @@ def test_system_endpoints(world):
     world.state.config["MaxResumePct"] = 80
     assert world.get("/System/Configuration", world.alice_token).json()["MaxResumePct"] == 80
     assert world.http.get("/System/Ping").json() == "Jellyfin Server"
+
+
+def test_10_8_login_reissues_the_users_token_and_logs_out_other_users_on_the_device(world_factory):
+    w = world_factory("10.8.13")
+    first = login(w, device_id="shared").json()["AccessToken"]
+    again = login(w, device_id="shared").json()["AccessToken"]
+    assert again == first and w.get("/Users/Me", first).status_code == 200  # the same token, reissued
+    bobs = login(w, "bob", "pw2", device_id="shared").json()["AccessToken"]
+    assert w.get("/Users/Me", first).status_code == 401  # another user on that DeviceId logs alice out
+    assert w.get("/Users/Me", bobs).status_code == 200
+    login(w, device_id="shared")
+    assert w.get("/Users/Me", bobs).status_code == 401  # and back
+
+
+def test_10_9_plus_login_revokes_only_that_users_tokens_on_the_device(world):
+    alices = login(world, device_id="shared").json()["AccessToken"]
+    bobs = login(world, "bob", "pw2", device_id="shared").json()["AccessToken"]
+    assert world.get("/Users/Me", alices).status_code == 200 and world.get("/Users/Me", bobs).status_code == 200
+    # one Client + DeviceId is one session; its user is the last one it was resolved for
+    on_device = [x for x in world.get("/Sessions", world.api_key).json() if x["DeviceId"] == "shared"]
+    assert len(on_device) == 1 and on_device[0]["UserId"] == world.bob
+
+
+def test_logout_ends_every_session_on_the_device(world):
+    alices = login(world, device_id="shared").json()["AccessToken"]
+    world.state.start_session(world.bob, device_id="shared", client="Other app")
+    assert world.post("/Sessions/Logout", alices).status_code == 204
+    assert not [x for x in world.get("/Sessions", world.api_key).json() if x["DeviceId"] == "shared"]
+
+
+def _qc_authorized(w, device_id: str) -> tuple[str, str]:
+    init = w.http.post("/QuickConnect/Initiate", headers=auth(device_id=device_id)).json()
+    assert w.post(f"/QuickConnect/Authorize?code={init['Code']}", w.alice_token).status_code == 200
+    return init["Secret"], init["Code"]
+
+
+def test_quick_connect_token_is_made_at_authorize_with_the_device_id_rule(world):
+    old = login(world, device_id="qc-dev").json()["AccessToken"]
+    secret, _ = _qc_authorized(world, "qc-dev")
+    assert world.get("/Users/Me", old).status_code == 401  # revoked at Authorize, before anyone polls
+    token = world.http.post("/Users/AuthenticateWithQuickConnect", json={"Secret": secret}).json()["AccessToken"]
+    assert world.get("/Users/Me", token).status_code == 200
+
+
+def test_quick_connect_result_repeats_until_ten_minutes_after_authorization(world):
+    s = world.state
+    start = s.clock()
+    s.clock = lambda: start
+    init = world.http.post("/QuickConnect/Initiate", headers=auth(device_id="qc")).json()
+    s.clock = lambda: start + timedelta(minutes=9)
+    assert world.post(f"/QuickConnect/Authorize?code={init['Code']}", world.alice_token).status_code == 200
+    s.clock = lambda: start + timedelta(minutes=18)  # 18 after the start, 9 after the authorization
+    assert world.http.post("/Users/AuthenticateWithQuickConnect", json={"Secret": init["Secret"]}).status_code == 200
+    s.clock = lambda: start + timedelta(minutes=20)
+    late = world.http.post("/Users/AuthenticateWithQuickConnect", json={"Secret": init["Secret"]})
+    assert late.status_code == 404

@@ -145,6 +145,16 @@ def test_demo_has_every_case_with_its_defining_data():
     src_twin = [r for r in src.items.values() if r.provider_ids == absent_ids]
     assert src_twin and src.get_user_data(su, src_twin[0].id).position_ticks == 0
     assert runtime("short_item") == 4 * 60 * 10_000_000 and s("short_item").position_ticks >= 60 * 10_000_000
+    # issue 8: two source copies with their own positions and dates; two destination copies with ONE row (10.10)
+    newer, older = s("source_copies_newer"), s("source_copies_older")
+    assert newer.position_ticks != older.position_ticks and newer.last_played > older.last_played
+    assert demo.destination_ids["source_copies_newer"] == demo.destination_ids["source_copies_older"]
+    first, second = demo.destination_ids["shared_row_copies"]
+    assert d("shared_row_copies", 1) == d("shared_row_copies") and d("shared_row_copies").position_ticks > 0
+    assert dst.user_data_key(dst.items[first]) == dst.user_data_key(dst.items[second])
+    assert dst.items[first].library_id != dst.items[second].library_id
+    kid = dst.users[demo.restricted_user_id]
+    assert kid.name == demo.restricted_user_name and not kid.enable_user_preference_access and not kid.is_admin
     # fixed dates: two builds give the same user data and ids
     again = build_demo()
     assert again.cases == demo.cases

@@ -42,7 +42,7 @@ SECTION_8 = {
     "GetQuickConnectState", "AuthorizeQuickConnect", "GetPublicSystemInfo", "GetSystemInfo", "GetConfiguration",
     "GetItems", "GetItem", "GetResumeItems", "GetEpisodes", "GetItemUserData", "UpdateItemUserData",
     "MarkPlayedItem", "MarkUnplayedItem", "GetSessions", "ReportPlaybackStart", "ReportPlaybackProgress",
-    "ReportPlaybackStopped", "GetUserViews",
+    "ReportPlaybackStopped", "GetUserViews", "AddUserToSession",
 }
 
 
@@ -52,7 +52,8 @@ def test_every_section_8_operation_fits_the_spec(world_factory, version):
     s = w.state
     s.set_user_data(w.alice, w.heat, position_ticks=20 * MIN, play_count=1, last_played=T0)
     s.set_user_data(w.alice, w.ep[(1, 2)], position_ticks=5 * MIN, last_played=T0)
-    s.start_session(w.alice, now_playing_item_id=w.alien, position_ticks=3 * MIN)
+    player = s.start_session(w.alice, now_playing_item_id=w.alien, position_ticks=3 * MIN)
+    s.add_episode(w.wire, 1, 9, "Missing", runtime_ticks=50 * MIN, virtual=True)
     go = Driver(w)
     tok = w.alice_token
 
@@ -84,7 +85,7 @@ def test_every_section_8_operation_fits_the_spec(world_factory, version):
                                              "startIndex": "0", "limit": "50", "enableTotalRecordCount": "false"})
     assert {i["Type"] for i in items["Items"]} == {"Movie", "Episode", "Series", "Season"}
     go("GET", "/Items", w.api_key, params={"recursive": "true", "filters": "IsResumable"})
-    go("GET", "/Items", tok, params={"ids": f"{w.heat},{w.alien}", "fields": "ProviderIds"})
+    go("GET", "/Items", tok, params={"ids": f"{w.heat},{w.alien}", "fields": "ProviderIds,MediaSources"})
     go("GET", "/Items", tok)  # the user's views at the root
     go("GET", f"/Items/{w.heat}", tok, params={"userId": w.alice})
     go("GET", f"/Items/{w.wire}", tok, params={"userId": w.alice})
@@ -93,14 +94,17 @@ def test_every_section_8_operation_fits_the_spec(world_factory, version):
                                                 "excludeActiveSessions": "true"})
     go("GET", f"/Shows/{w.wire}/Episodes", tok, params={"userId": w.alice, "fields": "ProviderIds", "season": "1",
                                                          "enableImages": "false"})
+    virtual = go("GET", f"/Shows/{w.wire}/Episodes", w.api_key, params={"userId": w.alice, "season": "1"})
+    assert "Virtual" in {i["LocationType"] for i in virtual["Items"]}
     go("GET", f"/UserItems/{w.heat}/UserData", tok, params={"userId": w.alice})
     go("POST", f"/UserItems/{w.heat}/UserData", tok, params={"userId": w.alice},
        body={"PlaybackPositionTicks": 30 * MIN, "LastPlayedDate": "2026-11-20T21:00:00.0000000Z"})
     go("POST", f"/UserPlayedItems/{w.aliens}", tok, params={"userId": w.alice, "datePlayed": "2026-11-20T21:00:00Z"})
     go("DELETE", f"/UserPlayedItems/{w.aliens}", tok, params={"userId": w.alice})
 
-    sessions = go("GET", "/Sessions", w.api_key)
-    assert any("NowPlayingItem" in x for x in sessions)
+    go("POST", f"/Sessions/{player}/User/{w.bob}", w.admin_token, expect=204)
+    sessions = go("GET", "/Sessions", w.api_key, params={"activeWithinSeconds": "600"})
+    assert any("NowPlayingItem" in x and x["AdditionalUsers"] and x["PlayState"]["MediaSourceId"] for x in sessions)
     go("POST", "/Sessions/Playing", tok, body={"ItemId": w.heat, "PositionTicks": 0}, expect=204)
     go("POST", "/Sessions/Playing/Progress", tok, body={"ItemId": w.heat, "PositionTicks": 31 * MIN}, expect=204)
     go("POST", "/Sessions/Playing/Stopped", tok, body={"ItemId": w.heat, "PositionTicks": 32 * MIN}, expect=204)

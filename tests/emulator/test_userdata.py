@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from cwtui.emulator.dto import dashed
 from tests.emulator.conftest import MIN, T0
 
 
@@ -16,7 +17,8 @@ def test_post_user_data_is_a_plain_copy(world):
     body = r.json()
     assert body["PlaybackPositionTicks"] == at_99  # no resume rules: 99 % is stored as sent
     assert body["Played"] is False and "LastPlayedDate" not in body  # nothing implied
-    assert abs(body["PlayedPercentage"] - 99.0) < 1e-6 and body["ItemId"] == world.heat and body["Key"] == "949"
+    assert abs(body["PlayedPercentage"] - 99.0) < 1e-6 and body["ItemId"] == world.heat
+    assert body["Key"] == dashed(world.heat)  # 10.11.10+: the last key written, the item's dashed id (§2.4)
     ud = world.state.get_user_data(world.alice, world.heat)
     assert (ud.position_ticks, ud.played, ud.play_count, ud.last_played) == (at_99, False, 0, None)
 
@@ -34,7 +36,7 @@ def test_post_user_data_nulls_are_ignored_and_fields_copied(world):
                    json={"PlaybackPositionTicks": "42", "Played": False, "LastPlayedDate": later,
                          "PlayedPercentage": 50, "Key": "ignored", "ItemId": "ignored"})
     body = r.json()
-    assert body["PlaybackPositionTicks"] == 42 and body["Played"] is False and body["Key"] == "949"
+    assert body["PlaybackPositionTicks"] == 42 and body["Played"] is False and body["Key"] == dashed(world.heat)
     assert body["LastPlayedDate"] == "2026-11-21T08:30:00.5Z"
     assert world.state.get_user_data(world.alice, world.heat).last_played == T0 + timedelta(hours=12, minutes=30,
                                                                                             milliseconds=500)

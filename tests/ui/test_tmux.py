@@ -59,7 +59,7 @@ def test_demo_in_tmux_plans_dry_runs_and_cleans_up(tmux_demo):
     assert "Sherlock Holmes" in screen
 
     _tmux("send-keys", "-t", SESSION, "f")  # next filter: skipped rows
-    _wait_for("skipped: 9", timeout=10)
+    _wait_for("skipped: 10", timeout=10)
     _tmux("send-keys", "-t", SESSION, "f", "f", "f", "f")  # back round to "will change"
 
     _tmux("send-keys", "-t", SESSION, "a")
