@@ -91,6 +91,8 @@ def demo_instructions(demo) -> str:
             f"destination (cabin, Jellyfin {data.destination.version}): {demo.destination_url}\n"
             f"user: {data.user_name}\npassword: {data.password}\n"
             f"API key (source): {data.source_api_key}\nAPI key (destination): {data.destination_api_key}\n"
+            f"restricted user (destination only; may not edit user data, pair {demo.restricted_pair_name}): "
+            f"{data.restricted_user_name}\nrestricted password: {data.restricted_password}\n"
             "try, in another shell:\n"
             f"  export CWTUI_CONFIG={demo.config_path} CWTUI_STATE_DIR={demo.state_dir}\n"
             f"  cwtui plan {demo.pair_name} --all\n"

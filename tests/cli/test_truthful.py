@@ -228,6 +228,11 @@ def test_demo_no_tui_prints_what_logging_in_to_its_servers_needs(capsys, monkeyp
                                "--api-key-stdin", "--as-user", said["user"], "--config", config,
                                stdin=said[f"API key ({side})"] + "\n", monkeypatch=monkeypatch)
             assert code == 0, err
+        restricted = next(v for k, v in said.items() if k.startswith("restricted user"))
+        code, _, err = cli(capsys, "login", "kid", "--url", urls["destination"], "--user", restricted,
+                           "--password-stdin", "--config", config, stdin=said["restricted password"] + "\n",
+                           monkeypatch=monkeypatch)
+        assert code == 0, err
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
