@@ -16,6 +16,7 @@ from cwtui.core.config import ConfigFile, default_config_path, state_dir
 from cwtui.core.errors import CwtuiError, UsageError
 from cwtui.core.journal import Journal
 from cwtui.core.log import setup_logging
+from cwtui.core.text import safe_text
 
 ASYNC_COMMANDS = {"plan": cmd_plan, "apply": cmd_apply, "undo": cmd_undo}
 SYNC_COMMANDS = {"runs": cmd_runs, "servers": cmd_servers, "pairs": cmd_pairs}
@@ -23,14 +24,11 @@ SYNC_COMMANDS = {"runs": cmd_runs, "servers": cmd_servers, "pairs": cmd_pairs}
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    root = logging.getLogger("cwtui")
-    if not root.handlers:  # commands that keep no log (servers, runs) must not echo errors through logging's stderr
-        root.addHandler(logging.NullHandler())
     try:
         return run(args)
     except CwtuiError as exc:
-        logging.getLogger("cwtui.cli").error("%s failed: %s", args.command, exc)
-        sys.stderr.write(f"cwtui: {exc}\n")
+        logging.getLogger("cwtui.cli").error("%s failed: %s", args.command, safe_text(exc))
+        sys.stderr.write(f"cwtui: {safe_text(exc)}\n")
         return exc.exit_code
     except KeyboardInterrupt:
         sys.stderr.write("cwtui: interrupted\n")
@@ -47,6 +45,10 @@ def run(args: Namespace) -> int:
     ctx = Context(ConfigFile(config_path), Journal(state_dir(create=False)))
     if args.command not in (None, "servers", "pairs", "runs"):
         setup_logging(state_dir(create=False))
+    warning = ctx.config_file.permission_warning()
+    if warning:
+        logging.getLogger("cwtui.cli").warning("%s", warning)
+        sys.stderr.write(f"cwtui: warning: {warning}\n")
     if args.command is None:
         from cwtui.ui.app import run_tui  # the TUI's imports are paid only when it is wanted
 

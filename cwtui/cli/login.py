@@ -17,6 +17,8 @@ from cwtui.core.errors import EXIT_OK, ConfigError, UsageError
 from cwtui.core.http import ClientIdentity
 from cwtui.core.jellyfin import JellyfinClient
 from cwtui.core.paths import ensure_private_dir
+from cwtui.core.text import safe_text
+from cwtui.core.urls import USERINFO_HINT, shown_url, url_problem
 
 QUICK_CONNECT_SECONDS = 600
 POLL_SECONDS = 2.0
@@ -56,12 +58,17 @@ async def cmd_login(ctx: Context, args: Namespace) -> int:
         raise UsageError("--api-key-stdin needs --as-user U (the user to act as)")
     if args.password_stdin and not args.user:
         raise UsageError("--password-stdin goes with --user")
+    problem = url_problem(args.url)
+    if problem is not None:
+        hint = "give the server's address, like https://jf.example.org or http://10.0.0.2:8096"
+        raise UsageError(f"--url {shown_url(args.url)}: {problem}",
+                         hint=USERINFO_HINT if "password" in problem else hint)
     _check_can_save(ctx, args.name)
     device_id = ctx.config_file.ensure_device_id()
     ident = ClientIdentity(device_id=device_id, device_name=socket.gethostname() or "cwtui")
     async with JellyfinClient(args.url, ident, ca_bundle=args.ca_bundle, insecure=args.insecure) as client:
         info = await client.public_info()
-        ctx.err.write(f"{info.name}: Jellyfin {info.version}"
+        ctx.err.write(f"{safe_text(info.name)}: Jellyfin {safe_text(info.version)}"
                       + ("" if info.writable else " (older than 10.9: can be a source, not a destination)")
                       + (" — TLS NOT VERIFIED (--insecure)" if args.insecure else "") + "\n")
         if args.user:
@@ -77,7 +84,8 @@ async def cmd_login(ctx: Context, args: Namespace) -> int:
             token, user = auth.token, auth.user
     ctx.config_file.save_server(ServerEntry(args.name, args.url.rstrip("/"), user.id, user.name, token,
                                             ca_bundle=args.ca_bundle, insecure=args.insecure))
-    ctx.out.write(f"Logged in to {info.name} as {user.name}; saved server '{args.name}' in {ctx.config_file.path}\n")
+    ctx.out.write(f"Logged in to {safe_text(info.name)} as {safe_text(user.name)}; "
+                  f"saved server '{args.name}' in {ctx.config_file.path}\n")
     return EXIT_OK
 
 
@@ -85,14 +93,14 @@ async def _quick_connect(ctx: Context, client: JellyfinClient):
     if not await client.quick_connect_enabled():
         raise UsageError("Quick Connect is disabled on this server", hint="log in with --user instead")
     code = await client.quick_connect_initiate()
-    ctx.err.write(f"Quick Connect code: {code.code}\nEnter it in a signed-in Jellyfin client "
+    ctx.err.write(f"Quick Connect code: {safe_text(code.code)}\nEnter it in a signed-in Jellyfin client "
                   "(user menu > Quick Connect). Ctrl+C cancels.\n")
     progress = ProgressLine(ctx.err)
     deadline = time.monotonic() + QUICK_CONNECT_SECONDS
     try:
         while time.monotonic() < deadline:
             left = int(deadline - time.monotonic())
-            progress.show(f"waiting for code {code.code}: {left // 60}:{left % 60:02d} left")
+            progress.show(f"waiting for code {safe_text(code.code)}: {left // 60}:{left % 60:02d} left")
             if await client.quick_connect_poll(code):
                 return await client.quick_connect_login(code)
             await asyncio.sleep(POLL_SECONDS)

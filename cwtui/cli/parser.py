@@ -74,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     apply.add_argument("--concurrency", type=_positive, metavar="N", help="writes in flight at once (default 4)")
 
     undo = command("undo", help="restore what a run changed (default: the latest run that wrote)")
-    undo.add_argument("run_id", metavar="RUN_ID", nargs="?")
+    undo.add_argument("run_id", metavar="RUN_ID", nargs="?", type=_run_id)
     undo.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     undo.add_argument("--force", action="store_true", help="also restore items changed since the run")
     undo.add_argument("--json", action="store_true", help="JSON Lines: one per result, then a summary line")
@@ -82,6 +82,21 @@ def build_parser() -> argparse.ArgumentParser:
     runs = command("runs", help="list journaled runs")
     runs.add_argument("--json", action="store_true", help="one JSON object per line")
     return parser
+
+
+RUN_ID_MAX = 100
+
+
+def _run_id(text: str) -> str:
+    """A run id as `cwtui runs` shows them (20261120T210000Z-1a2b3c): refused here when it could not be a file
+    name in the journal (too long, a path, control characters), instead of failing deep in the file system."""
+    if len(text) > RUN_ID_MAX:
+        raise argparse.ArgumentTypeError(f"not a run id: {len(text)} characters long (run ids look like "
+                                         "20261120T210000Z-1a2b3c; `cwtui runs` lists them)")
+    if not text or not text.isprintable() or "/" in text or "\\" in text or text.startswith("."):
+        raise argparse.ArgumentTypeError("not a run id (run ids look like 20261120T210000Z-1a2b3c; "
+                                         "`cwtui runs` lists them)")
+    return text
 
 
 def _positive(text: str) -> int:

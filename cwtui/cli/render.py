@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, TextIO
 
+from cwtui.core.text import safe_text
 from cwtui.core.models import Action, ItemResult, Plan, PlanRow, SideInfo, Status, format_ms
 
 ACTION_WORD = {Action.UPSERT: "WRITE", Action.CLEAR: "CLEAR", Action.SKIP: "skip"}
@@ -69,7 +70,7 @@ def result_json(result: ItemResult, row: PlanRow | None = None) -> dict[str, Any
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[str]], out: TextIO, *, flex: int | None = None) -> None:
     """Left-aligned columns; column `flex` (the title) is cut to fit the terminal width."""
-    rows = [[_clean(c) for c in r] for r in rows]
+    rows = [[safe_text(c) for c in r] for r in rows]
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
     if flex is not None:
         room = shutil.get_terminal_size((120, 24)).columns - sum(w + 2 for i, w in enumerate(widths) if i != flex)
@@ -79,24 +80,23 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[str]], out: TextIO, *,
         out.write("  ".join(cells).rstrip() + "\n")
 
 
-def _clean(text: Any) -> str:
-    """Control characters from server data never reach the terminal."""
-    return "".join(ch if ch.isprintable() else "?" for ch in str(text))
-
-
 def percent(ms: int | None, duration_ms: int | None) -> str:
     return f"{ms * 100 / duration_ms:.0f}%" if ms is not None and duration_ms else ""
 
 
 def print_notices(notices: Iterable[str], out: TextIO) -> None:
     for notice in notices:
-        out.write(f"NOTICE: {_clean(notice)}\n")
+        out.write(f"NOTICE: {safe_text(notice)}\n")
+
+
+def side_text(side: SideInfo) -> str:
+    """`Server (user, version)`, filtered: all three come from the server."""
+    return safe_text(f"{side.server_name} ({side.user_name}, {side.version})")
 
 
 def print_plan(plan: Plan, out: TextIO, *, show_all: bool) -> None:
     print_notices(plan.notices, out)
-    out.write(f"{plan.pair}: {plan.source.server_name} ({plan.source.user_name}, {plan.source.version}) -> "
-              f"{plan.destination.server_name} ({plan.destination.user_name}, {plan.destination.version})\n")
+    out.write(safe_text(f"{plan.pair}: {side_text(plan.source)} -> {side_text(plan.destination)}") + "\n")
     rows = [r for r in plan.rows if show_all or r.writes]
     if rows:
         table(["key", "action", "reason", "title", "source", "dest", "%"],
@@ -117,8 +117,8 @@ def result_line(result: ItemResult) -> str:
     if result.dry_run and result.status is Status.APPLIED:
         status = "DRY RUN would apply"
     moved = f"{format_ms(result.before_ms)} -> {format_ms(result.after_ms)}"
-    detail = f" ({_clean(result.detail)})" if result.detail else ""
-    return f"{status:<20} {result.reason.value:<20} {moved:<22} {_clean(result.title)}{detail}"
+    detail = f" ({safe_text(result.detail)})" if result.detail else ""
+    return f"{status:<20} {result.reason.value:<20} {moved:<22} {safe_text(result.title)}{detail}"
 
 
 class ProgressLine:
@@ -131,7 +131,7 @@ class ProgressLine:
 
     def show(self, text: str) -> None:
         if self.live:
-            text = _clean(text)[: shutil.get_terminal_size((80, 24)).columns - 1]
+            text = safe_text(text)[: shutil.get_terminal_size((80, 24)).columns - 1]
             self.stream.write("\r" + text.ljust(self._width))
             self.stream.flush()
             self._width = len(text)

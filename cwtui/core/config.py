@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import stat
 import tomllib
 import uuid
 from collections.abc import Callable
@@ -27,7 +28,11 @@ from cwtui.core.config_model import (
 )
 from cwtui.core.errors import ConfigError
 from cwtui.core.models import ProgressSettings
-from cwtui.core.paths import default_config_path, state_dir, write_private_atomic
+from cwtui.core.locks import file_lock
+from cwtui.core.paths import default_config_path, ensure_private_dir, state_dir, write_private_atomic
+
+LOCK_WAIT = 10.0
+"""Seconds a save waits for another process's save (each takes milliseconds)."""
 
 __all__ = ["Config", "ConfigFile", "PairEntry", "ServerEntry", "default_config_path", "state_dir"]
 
@@ -46,13 +51,33 @@ class ConfigFile:
         return self._empty() if text is None else self._parse(text)[1]
 
     def ensure_device_id(self) -> str:
-        """The device id, generated (uuid4 hex) and saved the first time it is needed."""
+        """The device id, generated (uuid4 hex) and saved the first time it is needed (once, even when two
+        logins run at once: the second finds the first one's id under the lock)."""
         current = self.load().device_id
         if current:
             return current
-        new_id = uuid.uuid4().hex
-        self._edit(lambda doc, cfg: doc.add("device_id", new_id))
-        return new_id
+
+        def change(doc: TOMLDocument, cfg: Config) -> None:
+            if not cfg.device_id:
+                doc.add("device_id", uuid.uuid4().hex)
+
+        return self._edit(change).device_id or ""
+
+    def permission_warning(self) -> str | None:
+        """A sentence when the file holds tokens and other users may read it, naming the file and the fix."""
+        try:
+            mode = stat.S_IMODE(self.path.stat().st_mode)
+        except OSError:
+            return None
+        if not mode & 0o077:
+            return None
+        try:
+            if not any(s.token for s in self.load().servers.values()):
+                return None
+        except ConfigError:  # reported by whatever reads it next; this is only a warning
+            return None
+        return (f"{self.path} holds access tokens and is readable by other users (mode {mode:04o}); "
+                f"fix it with `chmod 600 {self.path}` (cwtui's next save of it also makes it 0600)")
 
     def save_server(self, entry: ServerEntry) -> Config:
         """Add or update `[servers.NAME]`; other keys, comments and order are left alone. Returns the new Config."""
@@ -62,8 +87,9 @@ class ConfigFile:
             tbl, created = _child_table(_child_table(doc, "servers", super_table=True)[0], entry.name)
             for key, value in _server_values(entry).items():
                 _set(tbl, key, value, write_default=key in ("url", "user_id", "user_name", "token"))
-            if entry.ca_bundle is None and "ca_bundle" in tbl:
-                del tbl["ca_bundle"]
+            for key in ("ca_bundle", "device_id"):
+                if getattr(entry, key) is None and key in tbl:
+                    del tbl[key]
             _end_table(tbl, created)
 
         return self._edit(change)
@@ -150,14 +176,26 @@ class ConfigFile:
         return doc, build_config(doc.unwrap(), Checker(str(self.path), text if locate else None))
 
     def _edit(self, change: Callable[[TOMLDocument, Config], Any]) -> Config:
-        text = self._read()
-        doc, cfg = (tomlkit.document(), self._empty()) if text is None else self._parse(text)
-        change(doc, cfg)
-        new_text = doc.as_string()
-        new_text = new_text.rstrip("\n") + "\n"  # drop the blank line after a table we added at the end
-        _, new_cfg = self._parse(new_text, locate=False)  # never write what we could not read back
-        if new_text != text:
-            write_private_atomic(self.path, new_text.encode("utf-8"))
+        """Lock, re-read, change, write: two processes saving at once (two logins) each keep the other's entries.
+
+        A save that cannot be written (read-only directory, full disk) is a ConfigError; the file on disk is
+        then the one from before, whole.
+        """
+        try:
+            ensure_private_dir(self.path.parent)
+            with file_lock(self.path.parent, wait=LOCK_WAIT, what="the config directory"):
+                text = self._read()
+                doc, cfg = (tomlkit.document(), self._empty()) if text is None else self._parse(text)
+                change(doc, cfg)
+                new_text = doc.as_string()
+                new_text = new_text.rstrip("\n") + "\n"  # drop the blank line after a table we added at the end
+                _, new_cfg = self._parse(new_text, locate=False)  # never write what we could not read back
+                if new_text != text:
+                    write_private_atomic(self.path, new_text.encode("utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"cannot save the config: {exc.strerror or exc}", path=str(self.path),
+                              hint="free some disk space or make the directory writable; "
+                                   "the file was left as it was") from None
         return new_cfg
 
 
@@ -235,7 +273,7 @@ def _set(table: Any, key: str, value: Any, *, write_default: bool = True) -> Non
 
 def _server_values(entry: ServerEntry) -> dict[str, Any]:
     return {"url": entry.url, "user_id": entry.user_id, "user_name": entry.user_name, "token": entry.token,
-            "ca_bundle": entry.ca_bundle, "insecure": entry.insecure}
+            "ca_bundle": entry.ca_bundle, "insecure": entry.insecure, "device_id": entry.device_id}
 
 
 def _pair_values(entry: PairEntry) -> dict[str, Any]:

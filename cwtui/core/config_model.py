@@ -9,10 +9,10 @@ import math
 import re
 from dataclasses import dataclass, field, fields
 from typing import Any, NoReturn
-from urllib.parse import urlsplit
 
 from cwtui.core.errors import ConfigError
 from cwtui.core.models import ProgressSettings
+from cwtui.core.urls import USERINFO_HINT, url_problem
 
 __all__ = ["Config", "PairEntry", "ServerEntry", "build_config", "check_pair", "check_server"]
 
@@ -20,7 +20,7 @@ DEFAULT_CONCURRENCY = 4
 NAME_RE = re.compile(r"[A-Za-z0-9_.-]+")
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _TOP_KEYS = ("device_id", "concurrency", "servers", "pairs")
-_SERVER_KEYS = ("url", "user_id", "user_name", "token", "ca_bundle", "insecure")
+_SERVER_KEYS = ("url", "user_id", "user_name", "token", "ca_bundle", "insecure", "device_id")
 _PAIR_KEYS = ("source", "destination", "features")
 _SECONDS_KEYS = ("min_seconds", "delta_seconds", "timestamp_tolerance_seconds")
 PROGRESS_KEYS = tuple(f.name for f in fields(ProgressSettings))
@@ -38,11 +38,13 @@ class ServerEntry:
     """An access token from login, or an API key; never shown by repr/str."""
     ca_bundle: str | None = None
     insecure: bool = False
+    device_id: str | None = None
+    """This entry's own DeviceId (set by logins from this version on); None: the install's (older entries)."""
 
     def __repr__(self) -> str:
         return (f"ServerEntry(name={self.name!r}, url={self.url!r}, user_id={self.user_id!r}, "
                 f"user_name={self.user_name!r}, token={'<hidden>' if self.token else '<none>'}, "
-                f"ca_bundle={self.ca_bundle!r}, insecure={self.insecure!r})")
+                f"ca_bundle={self.ca_bundle!r}, insecure={self.insecure!r}, device_id={self.device_id!r})")
 
     __str__ = __repr__
 
@@ -72,6 +74,10 @@ class Config:
         """The DeviceId clients send: the install's own, or a placeholder until the first login saves one (only a
         login binds a token to it)."""
         return self.device_id or "cwtui-unset-device"
+
+    def device_id_for(self, entry: ServerEntry) -> str:
+        """The DeviceId a server entry's client sends: its own (one per server and user), else the install's."""
+        return entry.device_id or self.client_device_id
 
     def server(self, name: str) -> ServerEntry:
         """The server entry called `name`, or a ConfigError listing the names there are."""
@@ -174,16 +180,16 @@ def check_server(name: str, value: Any, ck: Checker) -> ServerEntry:
     if "url" not in tbl:
         ck.fail(parts + ("url",), "missing; expected the server address, like \"https://jf.example.org\"")
     url = ck.string(tbl["url"], parts + ("url",))
-    try:
-        split = urlsplit(url.strip())
-        host = split.hostname
-    except ValueError:
-        split, host = None, None
-    if split is None or split.scheme.lower() not in ("http", "https") or not host:
-        ck.fail(parts + ("url",), "expected an http:// or https:// address with a host name")
+    problem = url_problem(url)
+    if problem is not None:
+        ck.fail(parts + ("url",), problem, USERINFO_HINT if "password" in problem else
+                "expected an http:// or https:// address with a host name, like \"https://jf.example.org\"")
     ca_bundle = tbl.get("ca_bundle")
     if ca_bundle is not None:
         ck.string(ca_bundle, parts + ("ca_bundle",), empty_ok=False)
+    device_id = tbl.get("device_id")
+    if device_id is not None:
+        ck.string(device_id, parts + ("device_id",), empty_ok=False)
     return ServerEntry(
         name=name,
         url=url.strip(),
@@ -192,6 +198,7 @@ def check_server(name: str, value: Any, ck: Checker) -> ServerEntry:
         token=ck.string(tbl.get("token", ""), parts + ("token",)),
         ca_bundle=ca_bundle,
         insecure=ck.boolean(tbl.get("insecure", False), parts + ("insecure",)),
+        device_id=device_id,
     )
 
 

@@ -23,6 +23,8 @@ from cwtui.core.models import (
 
 _KINDS = {"movie": ItemKind.MOVIE, "episode": ItemKind.EPISODE}
 _HEX32 = re.compile(r"[0-9a-f]{32}")
+_EARLIEST = datetime(1, 1, 3, tzinfo=UTC)
+_LATEST = datetime(9999, 12, 29, tzinfo=UTC)
 # Jellyfin writes 7 fractional digits, or fewer with trailing zeros trimmed; Python wants at most 6.
 _DATE = re.compile(
     r"^\s*(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}(?::\d{2})?)(?:[.,](\d+))?\s*([Zz]|[+-]\d{2}:?\d{2})?\s*$"
@@ -49,6 +51,18 @@ def norm_id(value: Any) -> str | None:
     return text or None
 
 
+_URL_ID = re.compile(r"[a-z0-9._~-]+")
+
+
+def url_id(value: Any) -> str | None:
+    """`norm_id(value)` when it can be one segment of a URL path, else None: `.`, `..` and ids holding `/`, `\\`,
+    `?`, `#`, `%`, spaces or control characters could point a request at another route."""
+    iid = norm_id(value)
+    if iid is None or not _URL_ID.fullmatch(iid) or not iid.strip("."):
+        return None
+    return iid
+
+
 def parse_date(value: Any) -> datetime | None:
     """An aware UTC datetime from any ISO-8601 form Jellyfin writes, or None.
 
@@ -72,11 +86,12 @@ def parse_date(value: Any) -> datetime | None:
         text += zone if ":" in zone else f"{zone[:3]}:{zone[3:]}"
     try:
         parsed = datetime.fromisoformat(text)
-    except ValueError:
+        parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (ValueError, OverflowError):  # year 1 with a positive offset falls off the calendar
         return None
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    # a date within a day of the calendar's ends cannot be shown in every local time zone (or shifted by a
+    # tolerance): it is a placeholder, not a real play date
+    return parsed if _EARLIEST <= parsed <= _LATEST else None
 
 
 def format_date(value: datetime) -> str:
@@ -185,7 +200,7 @@ def parse_item(raw: Any) -> Item | None:
     """A Movie or Episode BaseItemDto -> Item; None when malformed (no Id) or of another Type."""
     if not isinstance(raw, dict):
         return None
-    item_id = norm_id(raw.get("Id"))
+    item_id = url_id(raw.get("Id"))
     kind = _KINDS.get(str(raw.get("Type", "")).strip().lower())
     if item_id is None or kind is None:
         return None
@@ -196,7 +211,7 @@ def parse_item(raw: Any) -> Item | None:
         runtime_ticks=parse_int(raw.get("RunTimeTicks")),
         provider_ids=parse_provider_ids(raw.get("ProviderIds")),
         production_year=parse_int(raw.get("ProductionYear")),
-        series_id=norm_id(raw.get("SeriesId")) if kind is ItemKind.EPISODE else None,
+        series_id=url_id(raw.get("SeriesId")) if kind is ItemKind.EPISODE else None,
         series_name=_str(raw.get("SeriesName")) if kind is ItemKind.EPISODE else None,
         season=parse_int(raw.get("ParentIndexNumber")) if kind is ItemKind.EPISODE else None,
         episode=parse_int(raw.get("IndexNumber")) if kind is ItemKind.EPISODE else None,
@@ -217,7 +232,7 @@ def _version_ids(raw: Any) -> tuple[str, ...]:
 def parse_series(raw: Any) -> Series | None:
     if not isinstance(raw, dict):
         return None
-    series_id = norm_id(raw.get("Id"))
+    series_id = url_id(raw.get("Id"))
     if series_id is None or str(raw.get("Type", "")).strip().lower() != "series":
         return None
     return Series(id=series_id, name=_str(raw.get("Name")) or "",
@@ -233,7 +248,7 @@ def query_items(data: Any) -> list[Any]:
 
 def parse_user(raw: Any) -> User:
     data = _require_dict(raw, "a user")
-    user_id = norm_id(data.get("Id"))
+    user_id = url_id(data.get("Id"))
     if user_id is None:
         raise BadResponse("a user without an Id")
     policy = data.get("Policy") if isinstance(data.get("Policy"), dict) else {}
@@ -298,7 +313,7 @@ def parse_quick_connect_state(raw: Any) -> bool:
 def parse_library(raw: Any) -> Library | None:
     if not isinstance(raw, dict):
         return None
-    library_id = norm_id(raw.get("Id"))
+    library_id = url_id(raw.get("Id"))
     if library_id is None:
         return None
     collection = _str(raw.get("CollectionType"))

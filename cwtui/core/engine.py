@@ -19,6 +19,7 @@ from typing import Any
 from cwtui.core import rules
 from cwtui.core.errors import CwtuiError, JournalError, ServerError
 from cwtui.core.jellyfin import JellyfinClient
+from cwtui.core.locks import pair_lock
 from cwtui.core.journal import STEP_UNPLAY, Intent, Journal, ResultRecord, RunWriter
 from cwtui.core.models import (
     Action,
@@ -111,7 +112,8 @@ class Run:
         self.chunk_size = chunk_size or max(16, self.concurrency * 8)
         self.undo_of = undo_of
         self.owns_client = owns_client
-        self.lock = lock or nullcontext
+        self.lock = lock or (nullcontext if dry_run else
+                             (lambda: pair_lock(journal.directory.parent, pair)))  # one writing run per pair
         self.cancel_grace = cancel_grace
         self.run_id: str | None = None
         self.counts: dict[str, int] = {s.value: 0 for s in Status}

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import ssl
 import time
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -30,11 +32,19 @@ from cwtui.core.errors import (
     TlsError,
     UsageError,
 )
+from cwtui.core.text import safe_text
+from cwtui.core.urls import USERINFO_HINT, shown_url, url_problem
 
 log = logging.getLogger("cwtui.http")
 
 RETRY_STATUSES = frozenset({502, 503, 504})
 MESSAGE_LIMIT = 200
+MAX_ANSWER_BYTES = 64 * 1024 * 1024
+"""The largest answer read (after decompression): a 500-item page is well under 1 MB; more is a broken server."""
+DEADLINE_FACTOR = 4
+"""A request's overall deadline is this many read timeouts: a server that trickles bytes ends, too."""
+PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
+_BODY_FRAMING = frozenset({"content-encoding", "content-length", "transfer-encoding"})  # already undone when read
 
 
 @dataclass(frozen=True)
@@ -88,8 +98,8 @@ def _scrub(text: str, secrets: tuple[str, ...]) -> str:
 
 
 def _safe_url(url: httpx.URL) -> str:
-    """The URL without its query: a Quick Connect secret travels there, and nothing else in it matters for errors."""
-    return str(url.copy_with(query=None, fragment=None))
+    """The URL without its query (a Quick Connect secret travels there) and without userinfo."""
+    return shown_url(str(url.copy_with(query=None, fragment=None)))
 
 
 def _server_text(response: httpx.Response) -> str:
@@ -101,7 +111,7 @@ def _server_text(response: httpx.Response) -> str:
     if "json" in ctype or raw.startswith("{"):
         try:
             data = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             data = None
         if isinstance(data, dict):
             text = str(data.get("title") or data.get("Title") or data.get("detail") or "")
@@ -116,7 +126,7 @@ def _server_text(response: httpx.Response) -> str:
             raw = data
     if raw.lstrip().startswith("<"):
         return ""
-    raw = " ".join(raw.split())
+    raw = " ".join(safe_text(raw).split())
     return raw if len(raw) <= MESSAGE_LIMIT else raw[: MESSAGE_LIMIT - 1] + "…"
 
 
@@ -144,7 +154,8 @@ def error_for_status(response: httpx.Response, messages: Messages, secrets: tupl
                              hint="see the Jellyfin server log", status=status, url=url)
     if 300 <= status < 400:
         where = response.headers.get("location", "")
-        return BadResponse(f"the server redirects (HTTP {status}) to {_scrub(where, secrets) or 'elsewhere'}",
+        where = shown_url(_scrub(where, secrets))
+        return BadResponse(f"the server redirects (HTTP {status}) to {where or 'elsewhere'}",
                            hint="put the final address (scheme, host, base path) in the server URL",
                            status=status, url=url)
     return BadRequest(f"the server refused the request with HTTP {status}{detail}", status=status, url=url)
@@ -164,8 +175,70 @@ def _is_tls(exc: BaseException) -> bool:
     return False
 
 
-def error_for_transport(exc: httpx.TransportError, url: str) -> ServerError:
-    """A connection-level failure as ServerUnreachable, TlsError or ServerTimeout (never the raw httpx text)."""
+def environment_problem() -> UsageError | None:
+    """A proxy or TLS environment variable that cannot work, named, or None.
+
+    httpx reads these when a client is made and fails with an ImportError or a bare ValueError; this says
+    which variable is at fault and what to do instead.
+    """
+    for name in _proxy_var_names():
+        value = os.environ[name].strip()
+        if not value:
+            continue
+        scheme = value.split("://", 1)[0].lower() if "://" in value else "http"
+        shown = shown_url(value)
+        if scheme in ("socks5", "socks5h") and not _has_socks():
+            return UsageError(f"{name}={shown} asks for a SOCKS proxy, but SOCKS support is not installed",
+                              hint=f"install it with `pip install 'httpx[socks]'`, or unset {name}")
+        if scheme not in ("http", "https", "socks5", "socks5h"):
+            return UsageError(f"{name}={shown} has a proxy scheme httpx does not know ({safe_text(scheme)!r})",
+                              hint=f"use an http://, https:// or socks5:// proxy, or unset {name}")
+        try:
+            httpx.URL(value if "://" in value else "http://" + value).port  # noqa: B018 - validates the port
+        except (httpx.InvalidURL, ValueError):
+            return UsageError(f"{name}={shown} is not a valid proxy URL", hint=f"fix or unset {name}")
+    for name in ("SSL_CERT_FILE",):
+        value = os.environ.get(name)
+        if value and not os.path.isfile(value):
+            return UsageError(f"{name} points to {safe_text(value)}, which is not a readable file",
+                              hint=f"point {name} at a CA bundle, or unset it")
+    return None
+
+
+def _proxy_var_names() -> list[str]:
+    upper = {n.upper(): n for n in os.environ if n.upper() in PROXY_VARS}
+    return [upper[n] for n in PROXY_VARS if n in upper]
+
+
+def _has_socks() -> bool:
+    try:
+        import socksio  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def proxy_for(url: httpx.URL) -> tuple[str, str] | None:
+    """(variable name, proxy URL) of the environment proxy httpx uses for `url`, or None for a direct connection."""
+    if urllib.request.proxy_bypass_environment(url.host):
+        return None
+    for var in (f"{url.scheme}_proxy", "all_proxy"):
+        for name in (var, var.upper()):
+            value = os.environ.get(name, "").strip()
+            if value:
+                return name, shown_url(value)
+    return None
+
+
+def error_for_transport(exc: httpx.TransportError, url: str, proxy: tuple[str, str] | None = None) -> ServerError:
+    """A connection-level failure as ServerUnreachable, TlsError or ServerTimeout (never the raw httpx text).
+
+    With a proxy in the way, a refused connection is the proxy's, and the error says so.
+    """
+    if proxy is not None and isinstance(exc, httpx.ConnectError | httpx.ProxyError) and not _is_tls(exc):
+        name, proxy_url = proxy
+        return ServerUnreachable(f"cannot connect to the proxy {proxy_url} (from {name}) on the way to {url}",
+                                 hint=f"is the proxy running? unset {name} to connect directly", url=url)
     if isinstance(exc, httpx.TimeoutException):
         return ServerTimeout(f"{url} did not answer in time",
                              hint="the server may be overloaded; raise the timeout or retry", url=url)
@@ -197,6 +270,15 @@ class HttpSession:
         self.get_retries = max(0, get_retries)
         self.retry_delay = retry_delay
         self.requests_sent = 0
+        problem = url_problem(base_url)
+        if problem is not None:
+            raise UsageError(f"bad server URL {shown_url(base_url)}: {problem}",
+                             hint=USERINFO_HINT if "password" in problem else "check the server URL")
+        self.deadline = timeout * DEADLINE_FACTOR
+        self.max_bytes = MAX_ANSWER_BYTES
+        env_error = environment_problem()
+        if env_error is not None:
+            raise env_error
         verify: ssl.SSLContext | str | bool = False if insecure else (ca_bundle or True)
         if isinstance(verify, str):
             try:
@@ -204,13 +286,17 @@ class HttpSession:
             except (OSError, ssl.SSLError) as exc:
                 raise UsageError(f"cannot read the CA bundle {verify}: {exc.strerror or exc}",
                                  hint="check the ca_bundle path") from None
-        self._client = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout),
-            verify=verify,
-            transport=transport,
-            follow_redirects=False,  # a redirect would drop or leak the auth header; report it instead
-            headers={"Accept": "application/json"},
-        )
+        try:
+            self._client = httpx.AsyncClient(
+                timeout=httpx.Timeout(timeout),
+                verify=verify,
+                transport=transport,
+                follow_redirects=False,  # a redirect would drop or leak the auth header; report it instead
+                headers={"Accept": "application/json"},
+            )
+        except (ImportError, ValueError, OSError) as exc:  # the environment checks above should have named it
+            raise UsageError(f"cannot set up HTTP: {safe_text(exc)}", hint="check the HTTP_PROXY, HTTPS_PROXY, "
+                                                                     "ALL_PROXY and SSL_CERT_FILE variables") from None
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -238,12 +324,12 @@ class HttpSession:
             started = time.monotonic()
             self.requests_sent += 1
             try:
-                response = await self._client.send(request)
+                response = await self._exchange(request, url)
             except httpx.TransportError as exc:
                 log.debug("%s %s failed: %s", method, url, type(exc).__name__)
                 if attempt + 1 < attempts and _retryable(exc):
                     continue
-                raise error_for_transport(exc, url) from None
+                raise error_for_transport(exc, url, proxy_for(request.url)) from None
             log.debug("%s %s -> %s in %.0f ms", method, url, response.status_code,
                       (time.monotonic() - started) * 1000)
             if response.status_code in RETRY_STATUSES and attempt + 1 < attempts:
@@ -260,6 +346,35 @@ class HttpSession:
                 raise BadResponse(exc.message, hint=exc.hint or "is this a Jellyfin server?",
                                   status=response.status_code, url=url) from None
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+    async def _exchange(self, request: httpx.Request, url: str) -> httpx.Response:
+        """Send and read the whole answer within the overall deadline and the size cap (the read timeout alone
+        lets a server that trickles a byte at a time hold a request forever)."""
+        try:
+            async with asyncio.timeout(self.deadline):
+                response = await self._client.send(request, stream=True)
+                try:
+                    declared = int(response.headers.get("content-length", "0") or 0)
+                    if declared > self.max_bytes:
+                        raise self._too_big(response, url)
+                    chunks, size = [], 0
+                    async for chunk in response.aiter_bytes():
+                        size += len(chunk)
+                        if size > self.max_bytes:
+                            raise self._too_big(response, url)
+                        chunks.append(chunk)
+                finally:
+                    await response.aclose()
+        except TimeoutError:
+            raise ServerTimeout(f"{url} did not finish answering within {self.deadline:g} s",
+                                hint="the server or a proxy is stalling; retry later", url=url) from None
+        headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _BODY_FRAMING]
+        return httpx.Response(response.status_code, headers=headers, content=b"".join(chunks), request=request)
+
+    def _too_big(self, response: httpx.Response, url: str) -> BadResponse:
+        return BadResponse(f"the answer is larger than {self.max_bytes // (1024 * 1024)} MB; cwtui stopped reading",
+                           hint="is this a Jellyfin server?", status=response.status_code, url=url)
 
 
 def _clean(params: dict[str, Any] | None) -> dict[str, str] | None:
@@ -282,6 +397,9 @@ def _json(response: httpx.Response, url: str) -> Any:
         if "html" in ctype:
             raise ValueError
         return json.loads(content)
+    except RecursionError:
+        raise BadResponse("the answer is JSON nested too deeply to be a Jellyfin answer",
+                          hint="is this a Jellyfin server?", status=response.status_code, url=url) from None
     except ValueError:
         raise NotJson("got an HTML page instead of JSON: a proxy or a wrong URL?" if _looks_html(content, ctype)
                       else "the server's answer is not JSON: a proxy or a wrong URL?",

@@ -11,6 +11,7 @@ import httpx
 from cwtui.core import dto
 from cwtui.core.errors import BadRequest, BadResponse, DestinationTooOld, NotFound, ServerError, UsageError
 from cwtui.core.http import ClientIdentity, HttpSession, Messages
+from cwtui.core.text import safe_text
 from cwtui.core.models import (
     AuthResult,
     Item,
@@ -51,6 +52,8 @@ USER_DATA = Messages(
 
 RESUME_TYPES = "Movie,Episode"
 IDS_BATCH = 100
+MAX_PAGED_ITEMS = 2_000_000
+"""More items than any real library holds: a paged read that goes past it is a server that never ends a list."""
 
 
 class JellyfinClient:
@@ -245,21 +248,32 @@ class JellyfinClient:
         return [lib for lib in (dto.parse_library(entry) for entry in raw) if lib is not None]
 
     async def _paged(self, params: dict[str, Any], page_size: int, path: str = "/Items") -> AsyncIterator[list[Any]]:
-        """Raw `Items` pages of GET /Items until a short page.
+        """Raw `Items` pages of GET `path` (/Items, or /UserItems/Resume) until a short page.
 
-        Also stops when a full page brings no id not seen before, so a server that ignores startIndex
-        cannot make this loop forever.
+        A server that does not page as asked ends in a BadResponse, never a loop: a full page that brings no
+        id not seen before (it ignores startIndex), a page past the TotalRecordCount it reported itself, or
+        more than MAX_PAGED_ITEMS items in all.
         """
-        start, ids = 0, set()
-        while True:
-            raw = await self._get(path, {**params, "startIndex": start, "limit": page_size},
-                                  parse=dto.query_items, messages=LIBRARY_READ)
+        start, ids, total = 0, set(), None
+        for _ in range(MAX_PAGED_ITEMS // max(1, page_size) + 2):
+            raw, count = await self._get(path, {**params, "startIndex": start, "limit": page_size},
+                                         parse=_page, messages=LIBRARY_READ)
+            total = count if count is not None else total
             before = len(ids)
             ids.update(dto.norm_id(e.get("Id")) if isinstance(e, dict) else None for e in raw)
+            if len(raw) >= page_size and len(ids) == before and before:
+                raise BadResponse(f"the server sent the same {len(raw)} items again for the page at {start} "
+                                  "(it ignores startIndex?); stopped reading the library",
+                                  hint="a proxy may be caching /Items, or the server is not Jellyfin")
+            if total is not None and start >= total and raw:
+                raise BadResponse(f"the server keeps sending items past the {total} it reported; stopped reading",
+                                  hint="is this a Jellyfin server?")
             yield raw
-            if len(raw) < page_size or len(ids) == before:
+            if len(raw) < page_size:
                 return
             start += len(raw)
+        raise BadResponse(f"the server sent more than {MAX_PAGED_ITEMS} items without a last page; stopped reading",
+                          hint="is this a Jellyfin server?")
 
     async def resume_items(self, library_ids: Iterable[str] | None = None) -> list[Item]:
         """Every resumable movie and episode of this user (position > 0), one pass per library if given.
@@ -414,10 +428,20 @@ class JellyfinClient:
 
     @staticmethod
     def _item_id(item_id: str) -> str:
-        iid = dto.norm_id(item_id)
-        if not iid or "/" in iid or "?" in iid or "#" in iid:
-            raise UsageError(f"not an item id: {item_id!r}")
+        """An id fit for a URL path: `.`/`..` or any path, query or escape character is refused, so a server's
+        id can never point a request at another route."""
+        iid = dto.url_id(item_id)
+        if iid is None:
+            raise UsageError(f"not an item id: {safe_text(repr(item_id))}")
         return iid
+
+
+def _page(data: Any) -> tuple[list[Any], int | None]:
+    """A QueryResult's items and, when the server counted them anyway, its TotalRecordCount (with
+    enableTotalRecordCount=false a server sends the page size, which says nothing)."""
+    items = dto.query_items(data)
+    count = dto.parse_int(data.get("TotalRecordCount")) if isinstance(data, dict) else None
+    return items, (count if count is not None and count > len(items) else None)
 
 
 def _fresh(items: list[T], seen: dict[str, Any]) -> list[T]:

@@ -9,6 +9,18 @@ from pathlib import Path
 
 LOG_NAME = "cwtui.log"
 
+# Without a handler, a record logged before (or without) setup_logging reaches Python's last-resort handler,
+# which prints it to stderr: the CLI would show every error twice.
+logging.getLogger("cwtui").addHandler(logging.NullHandler())
+
+
+class PrivateRotatingFileHandler(RotatingFileHandler):
+    """RotatingFileHandler whose every new file (after a rollover, too) is created 0600, whatever the umask."""
+
+    def _open(self):  # type: ignore[no-untyped-def]
+        return open(self.baseFilename, self.mode, encoding=self.encoding, errors=self.errors,
+                    opener=lambda name, flags: os.open(name, flags, 0o600))
+
 
 def setup_logging(state_dir: Path) -> Path | None:
     """Log INFO and up to `<state dir>/cwtui.log` (0600, rotated at 1 MB). A log that cannot be opened is skipped:
@@ -17,8 +29,11 @@ def setup_logging(state_dir: Path) -> Path | None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        os.close(fd)
-        handler = RotatingFileHandler(path, maxBytes=1_000_000, backupCount=3, encoding="utf-8")
+        try:
+            os.fchmod(fd, 0o600)  # a log left readable by an older version is tightened
+        finally:
+            os.close(fd)
+        handler = PrivateRotatingFileHandler(path, maxBytes=1_000_000, backupCount=3, encoding="utf-8")
     except OSError:
         return None
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))

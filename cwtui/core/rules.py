@@ -232,6 +232,10 @@ def decide_zero_row(source: Item | None, destinations: tuple[Item, ...], key: st
             versions.append(VersionPlan(dest.id, dest.user_data, Action.SKIP, Reason.ALTERNATE_VERSIONS,
                                         "rule 11: the item has alternate versions (Jellyfin 12.0); clearing one is "
                                         "refused until that is proven safe"))
+        elif (dest.user_data or UserData()).position_ticks <= SAME_WITHIN_TICKS:
+            versions.append(VersionPlan(dest.id, dest.user_data, Action.SKIP, Reason.IN_SYNC,
+                                        "rule 11: the destination is within 1 s of 0 already, which the live "
+                                        "re-check counts as cleared"))
         elif later_by_more(d_at, s_at, tol):
             versions.append(VersionPlan(dest.id, dest.user_data, Action.SKIP, Reason.DESTINATION_NEWER,
                                         f"rule 11: the destination was played later ({when(d_at)} vs {when(s_at)})"))

@@ -47,9 +47,8 @@ class PairSync:
         self.source_entry = config.server(self.pair.source)
         self.destination_entry = config.server(self.pair.destination)
         self.journal = journal
-        device_id = config.client_device_id
-        self.source = client_factory(self.source_entry, device_id)
-        self.destination = client_factory(self.destination_entry, device_id)
+        self.source = client_factory(self.source_entry, config.device_id_for(self.source_entry))
+        self.destination = client_factory(self.destination_entry, config.device_id_for(self.destination_entry))
         self.source_info: ServerInfo | None = None
         self.destination_info: ServerInfo | None = None
         self.why_not_writable: str | None = None
@@ -167,7 +166,7 @@ async def open_undo(config: Config, journal: Journal, record: RunRecord, *, forc
     """An UndoRun against the run's destination, after checking it is still the same server and user."""
     name = record.destination.get("name", "")
     entry = config.server(name)
-    client = client_factory(entry, config.client_device_id)
+    client = client_factory(entry, config.device_id_for(entry))
     try:
         info = await client.public_info()
         if record.destination.get("server_id") and info.id != record.destination["server_id"]:

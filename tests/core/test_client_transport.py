@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from cwtui.core.errors import ServerTimeout, ServerUnreachable, TlsError
+from cwtui.core.errors import ServerTimeout, ServerUnreachable, TlsError, UsageError
 from cwtui.core.jellyfin import ClientIdentity, JellyfinClient
 
 IDENT = ClientIdentity(device_id="dev-1", device_name="host", client="cwtui", version="0.1.0")
@@ -161,3 +161,85 @@ async def test_dropped_write_is_sent_once(tmp_path):
         posts = [entry for entry in server.seen if entry[0] == "POST"]
         assert len(posts) == 1 and posts[0][1].startswith(f"/UserItems/{'a' * 32}/UserData?userId=")
         assert TOKEN not in str(err.value) and "userId" not in (err.value.url or "")
+
+
+# --- hostile servers and environments ---------------------------------------------------------------
+
+
+@contextmanager
+def trickling_server(max_bytes: int = 4000) -> Iterator[str]:
+    """Answers with headers at once, then one body byte every 20 ms (a bounded number of them): each read
+    succeeds well within any read timeout, so only an overall deadline ends the request."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    stop = threading.Event()
+
+    def serve():
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n[")
+            for _ in range(max_bytes):
+                if stop.wait(0.02):
+                    return
+                try:
+                    conn.sendall(b" ")
+                except OSError:
+                    return
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stop.set()
+        listener.close()
+        thread.join(5)
+
+
+@pytest.mark.anyio
+async def test_a_server_that_trickles_bytes_hits_the_overall_deadline():
+    with trickling_server() as url:
+        started = time.monotonic()
+        async with JellyfinClient(url, IDENT, TOKEN, timeout=0.25, get_retries=2, retry_delay=0) as c:
+            with pytest.raises(ServerTimeout) as err:
+                await c.public_info()
+            assert c.requests_sent == 1, "a request that ran out its whole deadline is not retried"
+        assert time.monotonic() - started < 3  # the deadline is 4 read timeouts: 1 s, not 4000 x 20 ms
+    assert "did not finish answering within 1 s" in str(err.value)
+
+
+@pytest.fixture
+def no_proxy_env(monkeypatch):
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "SSL_CERT_FILE"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    return monkeypatch
+
+
+@pytest.mark.anyio
+async def test_a_dead_http_proxy_is_named_as_the_proxy(no_proxy_env, tmp_path):
+    proxy = f"http://proxyuser:proxy-pw-9@127.0.0.1:{_free_port()}"
+    no_proxy_env.setenv("HTTP_PROXY", proxy)
+    with https_server(tmp_path) as (url, _server):
+        plain = url.replace("https://", "http://")
+        async with JellyfinClient(plain, IDENT, TOKEN, get_retries=0) as c:
+            with pytest.raises(ServerUnreachable) as err:
+                await c.public_info()
+    text = str(err.value)
+    assert "the proxy http://127.0.0.1:" in text and "(from HTTP_PROXY)" in text and "unset HTTP_PROXY" in text
+    assert "proxy-pw-9" not in text and "proxyuser" not in text
+
+
+@pytest.mark.parametrize(("name", "value", "words"), [
+    ("ALL_PROXY", "socks5://127.0.0.1:9", "SOCKS support is not installed"),
+    ("https_proxy", "gopher://127.0.0.1:9", "proxy scheme httpx does not know"),
+    ("HTTP_PROXY", "http://127.0.0.1:notaport", "not a valid proxy URL"),
+    ("SSL_CERT_FILE", "/nowhere/ca.pem", "not a readable file"),
+])
+def test_proxy_and_tls_variables_that_cannot_work_are_named(no_proxy_env, name, value, words):
+    no_proxy_env.setenv(name, value)
+    with pytest.raises(UsageError) as err:
+        JellyfinClient("http://127.0.0.1:8096", IDENT)
+    assert name in str(err.value) and words in str(err.value)

@@ -189,13 +189,16 @@ async def test_resume_items_per_library_dedupes_across_passes():
 
 
 @pytest.mark.anyio
-async def test_library_pages_dedupe_and_stop_when_server_ignores_start_index():
+async def test_library_pages_stop_with_an_error_when_server_ignores_start_index():
     fake = Fake()
     fake.on("GET", "/Items", page_handler(1000, ignore_start=True))
+    pages = []
     async with fake.client() as c:
-        pages = [page async for page in c.library_pages(types=("Movie", "Episode"), page_size=100)]
+        with pytest.raises(BadResponse, match="same 100 items again"):
+            async for page in c.library_pages(types=("Movie", "Episode"), page_size=100):
+                pages.append(page)
     calls = fake.calls("GET", "/Items")
-    assert len(calls) == 2, "a full page with no new ids must end the loop"
+    assert len(calls) == 2, "a full page with no new ids must end the loop, and not silently with a partial index"
     assert [len(p) for p in pages] == [100]
     params = calls[0].url.params
     assert params["isMissing"] == "false" and params["sortBy"] == "SortName,ProductionYear"
@@ -623,3 +626,98 @@ def test_repr_hides_token():
     client = JellyfinClient(BASE + "/", IDENT, TOKEN, UID, insecure=True)
     assert TOKEN not in repr(client) and client.base_url == BASE and client.insecure
     assert client.user_id == UID
+
+
+# --- hostile paging, ids, sizes --------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_paging_past_the_servers_own_count_is_an_error():
+    def endless(request):  # says there are 300, then keeps sending full pages of new ids
+        start, limit = int(request.url.params["startIndex"]), int(request.url.params["limit"])
+        return js({"Items": [movie(n + 1) for n in range(start, start + limit)], "TotalRecordCount": 300})
+    fake = Fake()
+    fake.on("GET", "/Items", endless)
+    async with fake.client() as c:
+        with pytest.raises(BadResponse, match="past the 300 it reported"):
+            await c.resume_items()
+    assert len(fake.calls("GET", "/Items")) == 3  # pages at 0 and 200 are fine; a full one at 400 is not
+
+
+@pytest.mark.anyio
+async def test_paging_without_a_last_page_is_bounded(monkeypatch):
+    monkeypatch.setattr("cwtui.core.jellyfin.MAX_PAGED_ITEMS", 1000)
+    fake = Fake()
+    fake.on("GET", "/Items", lambda r: js({"Items": [movie(n + 1) for n in range(
+        int(r.url.params["startIndex"]), int(r.url.params["startIndex"]) + 100)]}))
+    async with fake.client() as c:
+        with pytest.raises(BadResponse, match="more than 1000 items without a last page"):
+            _ = [p async for p in c.library_pages(page_size=100)]
+    assert len(fake.calls("GET", "/Items")) <= 12
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("bad", [".", "..", "...", "a/b", "..%2f..", "a\\b", "a?b", "a#b", "a b", "x\x1b[2J", ""])
+async def test_item_ids_that_could_leave_the_route_are_refused_before_any_request(bad):
+    fake = Fake()
+    async with fake.client() as c:
+        for call in (c.item(bad), c.user_data(bad), c.write_user_data(bad, 10), c.episodes(bad)):
+            with pytest.raises(UsageError, match="not an item id"):
+                await call
+    assert [r.url.path for r in fake.requests if r.url.path != "/System/Info/Public"] == []
+
+
+@pytest.mark.anyio
+async def test_ids_from_the_server_that_are_not_url_safe_are_dropped_as_malformed():
+    fake = Fake()
+    fake.on("GET", "/Items", {"Items": [movie(1), {**movie(2), "Id": ".."}, {**movie(3), "Id": "../../Users"},
+                                        {**movie(4), "Id": "%2e%2e"}, movie(5)]})
+    async with fake.client() as c:
+        items = await c.resume_items()
+        assert sorted(i.id for i in items) == [f"{1:032x}", f"{5:032x}"] and c.skipped_malformed == 3
+
+
+@pytest.mark.anyio
+async def test_deeply_nested_json_is_one_bad_response():
+    deep = b"[" * 200_000 + b"]" * 200_000
+    fake = Fake()
+    fake.on("GET", "/Items", httpx.Response(200, content=deep, headers={"content-type": "application/json"}))
+    fake.on("GET", "/Sessions", httpx.Response(500, content=b'{"title":' + deep + b"}",
+                                               headers={"content-type": "application/json"}))
+    async with fake.client(get_retries=0) as c:
+        with pytest.raises(BadResponse, match="nested too deeply"):
+            await c.resume_items()
+        with pytest.raises(ServerFailure):
+            await c.sessions()
+
+
+@pytest.mark.anyio
+async def test_an_answer_over_the_size_cap_is_refused(monkeypatch):
+    monkeypatch.setattr(http_mod, "MAX_ANSWER_BYTES", 10_000)
+    big = {"Items": [movie(n) for n in range(1, 400)]}
+
+    def chunked(_request):  # no content-length: the cap must hold while reading, too
+        body = json.dumps(big).encode()
+        return httpx.Response(200, stream=httpx.ByteStream(body), headers={"content-type": "application/json"})
+    fake = Fake()
+    fake.on("GET", "/Items", chunked)
+    fake.on("GET", "/Sessions", js(big))
+    async with fake.client(get_retries=0) as c:
+        for call in (c.resume_items(), c.sessions()):
+            with pytest.raises(BadResponse, match="larger than"):
+                await call
+
+
+@pytest.mark.parametrize("url", ["http://alice:s3cr3t-pw@jf.test:8096", "http://:s3cr3t-pw@jf.test",
+                                 "https://s3cr3t-pw@jf.test"])
+def test_credentials_in_the_url_are_refused_without_showing_them(url):
+    with pytest.raises(UsageError) as caught:
+        JellyfinClient(url, IDENT)
+    assert "password" in str(caught.value) and "s3cr3t-pw" not in str(caught.value)
+    assert "jf.test" in str(caught.value)
+
+
+@pytest.mark.parametrize("url", ["http://jf.test:99999", "http://jf.test:0", "http://jf.test:abc/"])
+def test_an_invalid_port_is_one_usage_error(url):
+    with pytest.raises(UsageError, match="port"):
+        JellyfinClient(url, IDENT)

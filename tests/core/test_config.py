@@ -477,3 +477,158 @@ def test_saves_return_the_config_as_written(tmp_path: Path) -> None:
     pair = PairEntry("ab", "a", "b", replace(ProgressSettings(), delta_seconds=0))
     assert cf.save_pair(pair).pairs == {"ab": pair}
     assert cf.remove_pair("ab").pairs == {} and cf.load() == replace(cfg, pairs={})
+
+
+# --- hostile hands: credentials, ports, modes, failing disks, two savers at once -----------------------
+
+
+@pytest.mark.parametrize(("url", "expect"), [
+    ('"https://alice:hunter2-pw@jf.example.org"', "user name or password"),
+    ('"http://jf.example.org:99999"', "port"),
+    ('"http://jf.example.org:http"', "port"),
+])
+def test_a_url_with_credentials_or_a_bad_port_is_refused_without_echoing_it(tmp_path, url, expect) -> None:
+    path = write(tmp_path, SAMPLE.replace('"https://jf.example.org"', url))
+    with pytest.raises(ConfigError) as caught:
+        ConfigFile(path).load()
+    text = str(caught.value)
+    assert expect in text and "servers.home.url" in text and f"line {line_of(SAMPLE, 'jf.example.org')}" in text
+    assert "hunter2-pw" not in text
+    with pytest.raises(ConfigError):
+        ConfigFile(tmp_path / "other.toml").save_server(ServerEntry("x", url.strip('"'), "u", "n", TOKEN))
+
+
+def test_a_config_readable_by_others_gets_a_warning_naming_the_file_and_fix(tmp_path) -> None:
+    path = write(tmp_path, SAMPLE)
+    os.chmod(path, 0o600)
+    cf = ConfigFile(path)
+    assert cf.permission_warning() is None
+    os.chmod(path, 0o644)
+    warning = cf.permission_warning()
+    assert warning is not None and str(path) in warning and f"chmod 600 {path}" in warning and "0644" in warning
+    assert TOKEN not in warning
+    tokenless = write(tmp_path, "[servers.x]\nurl = \"https://x\"\n", "tokenless.toml")
+    os.chmod(tokenless, 0o644)
+    assert ConfigFile(tokenless).permission_warning() is None, "nothing secret in it: no warning"
+
+
+@pytest.mark.parametrize("errno_name", ["ENOSPC", "EROFS"])
+def test_a_save_that_cannot_be_written_is_a_config_error_and_the_file_is_untouched(tmp_path, monkeypatch,
+                                                                                  errno_name) -> None:
+    import errno
+
+    path = write(tmp_path, SAMPLE)
+    before = path.read_bytes()
+    code = getattr(errno, errno_name)
+
+    def failing_write(fd, data):
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr("cwtui.core.paths.os.write", failing_write)
+    with pytest.raises(ConfigError) as caught:
+        ConfigFile(path).save_server(ServerEntry("new", "https://new.example", "u", "bob", TOKEN + "-new"))
+    assert os.strerror(code) in str(caught.value) and str(path) in str(caught.value)
+    assert TOKEN not in str(caught.value)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml"], "no temp file left behind"
+
+
+@pytest.fixture
+def small_tmpfs(tmp_path):
+    """A 64 KiB tmpfs (only where this process may mount one: root in a container or a VM)."""
+    import shutil
+    import subprocess
+
+    mount = tmp_path / "mnt"
+    mount.mkdir()
+    if shutil.which("mount") is None or subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs", str(mount)], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here; the ENOSPC/EROFS cases above are simulated")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+def test_a_full_or_read_only_disk_gives_a_config_error(small_tmpfs) -> None:
+    import subprocess
+
+    path = write(small_tmpfs, SAMPLE)
+    before = path.read_bytes()
+    fd = os.open(small_tmpfs / "filler", os.O_WRONLY | os.O_CREAT)
+    try:
+        for _ in range(100):  # 64 KiB of 1 KiB blocks is enough; bounded either way
+            try:
+                os.write(fd, b"x" * 1024)
+            except OSError:
+                break
+    finally:
+        os.close(fd)
+    cf = ConfigFile(path)
+    with pytest.raises(ConfigError, match="No space left on device"):
+        cf.save_server(ServerEntry("new", "https://new.example", "u", "bob", TOKEN))
+    assert path.read_bytes() == before
+    (small_tmpfs / "filler").unlink()
+    subprocess.run(["mount", "-o", "remount,ro", str(small_tmpfs)], check=True)
+    with pytest.raises(ConfigError, match="Read-only file system"):
+        cf.save_server(ServerEntry("new", "https://new.example", "u", "bob", TOKEN))
+    assert path.read_bytes() == before
+
+
+SAVER = """
+import sys
+from cwtui.core import config as config_mod
+from cwtui.core.config import ConfigFile, ServerEntry
+
+path, prefix, count, pause = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4] == "pause"
+if len(sys.argv) > 5:
+    config_mod.LOCK_WAIT = float(sys.argv[5])
+if pause:  # stop inside the save, between reading the file and writing it, until told to go on
+    real = config_mod.write_private_atomic
+    def paused(target, data):
+        print("inside", flush=True)
+        sys.stdin.readline()
+        real(target, data)
+    config_mod.write_private_atomic = paused
+cf = ConfigFile(path)
+cf.ensure_device_id()
+for i in range(count):
+    cf.save_server(ServerEntry(f"{prefix}{i}", f"https://{prefix}{i}.example", "u", "n", f"tok-{prefix}{i}"))
+print("done", flush=True)
+"""
+
+
+def _saver(path, prefix, count, mode="run", lock_wait=None):
+    import subprocess
+    import sys
+
+    argv = [sys.executable, "-c", SAVER, str(path), prefix, str(count), mode]
+    if lock_wait is not None:
+        argv.append(str(lock_wait))
+    return subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_a_save_in_progress_holds_off_another_process_and_nothing_is_lost(tmp_path) -> None:
+    path = tmp_path / "config.toml"
+    ConfigFile(path).ensure_device_id()
+    first = _saver(path, "a", 1, "pause")
+    assert first.stdout.readline() == "inside\n"  # the first process has read the file and is about to write
+    second = _saver(path, "b", 1, lock_wait=0.2)
+    _, err = second.communicate(timeout=30)
+    assert second.returncode != 0 and "stayed locked by another cwtui process" in err, \
+        "a second save must not read and write while the first is between its read and its write"
+    out, _ = first.communicate("go\n", timeout=30)
+    assert first.returncode == 0 and out.endswith("done\n")
+    again = _saver(path, "b", 1)
+    assert again.communicate(timeout=30)[0] == "done\n"
+    assert sorted(ConfigFile(path).load().servers) == ["a0", "b0"]
+
+
+def test_two_processes_saving_at_once_lose_no_entries(tmp_path) -> None:
+    path = tmp_path / "config.toml"
+    savers = [_saver(path, prefix, 25) for prefix in ("a", "b")]
+    for saver in savers:
+        out, err = saver.communicate(timeout=60)
+        assert saver.returncode == 0, err
+    config = ConfigFile(path).load()
+    assert len(config.servers) == 50 and config.device_id

@@ -473,3 +473,40 @@ async def test_placeholder_episodes_are_never_written(make_pair):
     row = next(r for r in plan.rows if r.source_item_id == real)
     assert row.reason is Reason.UNRESOLVED and ghost not in row.destination_item_ids
     assert writes_seen(d.emulator, start) == []
+
+
+async def test_a_second_run_on_the_same_pair_refuses_while_the_first_writes(make_pair):
+    from cwtui.core.locks import RunLocked
+
+    pair = make_pair()
+    ids = library(pair)
+    for n in range(2):
+        set_pos(pair, "source", ids[("source", n)], (20 + n) * MIN, last=100)
+    held, release = asyncio.Event(), asyncio.Event()
+
+    def hold(real):
+        async def write(*args, **kwargs):
+            held.set()
+            await release.wait()
+            return await real(*args, **kwargs)
+        return write
+
+    async with PairSync(pair.config, pair.pair_name, pair.journal,
+                        client_factory=Wrapped(write_user_data=hold)) as first_sync:
+        first = first_sync.start_apply(await first_sync.plan())
+        running = asyncio.ensure_future(_collect(first))
+        await held.wait()
+        start = pair.destination.emulator.request_count
+        async with PairSync(pair.config, pair.pair_name, pair.journal) as second_sync:
+            second = second_sync.start_apply(await second_sync.plan())
+            with pytest.raises(RunLocked) as caught:
+                await _collect(second)
+            undo = await open_undo(pair.config, pair.journal, pair.journal.load(first.run_id))
+            with pytest.raises(RunLocked):
+                await _collect(undo)
+        assert caught.value.exit_code == 2 and "home-to-cabin" in str(caught.value)
+        assert writes_seen(pair.destination.emulator, start) == []
+        release.set()
+        assert [r.status for r in await running] == [Status.APPLIED, Status.APPLIED]
+    assert [r.status for r in await _collect(await open_undo(
+        pair.config, pair.journal, pair.journal.load(first.run_id)))] == [Status.APPLIED, Status.APPLIED]

@@ -239,3 +239,15 @@ def test_rule12_enable_off_plans_nothing():
 def test_every_row_says_which_rule_decided_it():
     row = decide(movie(1200, last=100), movie(600, last=0))
     assert row.rule.startswith("rule 9")
+
+
+def test_rule11_a_destination_within_one_second_of_zero_is_already_cleared():
+    # Found by hypothesis: a clear of a 1 s position is "already there" for the live re-check, so planning it
+    # would plan it again after every run.
+    source = movie(0, last=100)
+    settings = ProgressSettings(remove=True)
+    near = movie(1, last=0)
+    rows = plan_rows([], [ZeroCandidate(near, source)], settings, None)
+    assert (rows[0].action, rows[0].reason) == (Action.SKIP, Reason.IN_SYNC)
+    rows = plan_rows([], [ZeroCandidate(movie(1.001, last=0), source)], settings, None)
+    assert rows[0].action is Action.CLEAR
