@@ -120,6 +120,10 @@ class ConfigFile:
             pair, created = _child_table(_child_table(doc, "pairs", super_table=True)[0], entry.name)
             _set(pair, "source", entry.source)
             _set(pair, "destination", entry.destination)
+            if entry.same_server is not None:
+                _set(pair, "same_server", entry.same_server)
+            elif "same_server" in pair:
+                del pair["same_server"]
             _end_table(pair, created)
             defaults = _progress_values(ProgressSettings())
             values = _progress_values(entry.progress)
@@ -277,8 +281,11 @@ def _server_values(entry: ServerEntry) -> dict[str, Any]:
 
 
 def _pair_values(entry: PairEntry) -> dict[str, Any]:
-    return {"source": entry.source, "destination": entry.destination,
-            "features": {"progress": _progress_values(entry.progress)}}
+    values = {"source": entry.source, "destination": entry.destination,
+              "features": {"progress": _progress_values(entry.progress)}}
+    if entry.same_server is not None:
+        values["same_server"] = entry.same_server
+    return values
 
 
 def _progress_values(settings: ProgressSettings) -> dict[str, Any]:

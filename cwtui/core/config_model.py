@@ -21,7 +21,7 @@ NAME_RE = re.compile(r"[A-Za-z0-9_.-]+")
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _TOP_KEYS = ("device_id", "concurrency", "servers", "pairs")
 _SERVER_KEYS = ("url", "user_id", "user_name", "token", "ca_bundle", "insecure", "device_id")
-_PAIR_KEYS = ("source", "destination", "features")
+_PAIR_KEYS = ("source", "destination", "same_server", "features")
 _SECONDS_KEYS = ("min_seconds", "delta_seconds", "timestamp_tolerance_seconds")
 PROGRESS_KEYS = tuple(f.name for f in fields(ProgressSettings))
 
@@ -57,6 +57,9 @@ class PairEntry:
     source: str
     destination: str
     progress: ProgressSettings = field(default_factory=ProgressSettings)
+    same_server: bool | None = None
+    """None: decided by the server ids. False: two servers even if they report one id (a copied data folder);
+    True: one server, items matched by id."""
 
 
 @dataclass(frozen=True)
@@ -217,7 +220,10 @@ def check_pair(name: str, value: Any, servers: dict[str, ServerEntry], ck: Check
         ck.fail(parts + ("destination",), "source and destination are the same server entry")
     features = ck.table(tbl.get("features", {}), parts + ("features",), ("progress",))
     progress = _progress(features.get("progress", {}), parts + ("features", "progress"), ck)
-    return PairEntry(name=name, source=ends["source"], destination=ends["destination"], progress=progress)
+    same = tbl.get("same_server")
+    same_server = None if same is None else ck.boolean(same, parts + ("same_server",))
+    return PairEntry(name=name, source=ends["source"], destination=ends["destination"], progress=progress,
+                     same_server=same_server)
 
 
 def _progress(value: Any, parts: tuple[str, ...], ck: Checker) -> ProgressSettings:

@@ -181,10 +181,10 @@ class Run:
             writer.abandon()
             raise
         finally:
+            self.wrote = writer.wrote
             if ahead is not None and not ahead.done():
                 ahead.cancel()
         self.cancelled = self._cancel.is_set()
-        self.wrote = writer.wrote
         writer.close(self.summary, cancelled=self.cancelled)
         log.info("run %s (%s) of %s finished%s: %s", self.run_id, self.kind, self.pair,
                  " (cancelled)" if self.cancelled else "", self.summary)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+from urllib.parse import urlsplit
 from collections.abc import Callable, Iterable
 
 from cwtui.core.apply import ApplyRun, select_tasks
@@ -30,6 +31,13 @@ def default_client_factory(entry: ServerEntry, device_id: str) -> JellyfinClient
     ident = ClientIdentity(device_id=device_id, device_name=socket.gethostname() or "cwtui")
     return JellyfinClient(entry.url, ident, token=entry.token, user_id=entry.user_id,
                           ca_bundle=entry.ca_bundle, insecure=entry.insecure)
+
+
+def _address(url: str) -> str:
+    """scheme://host:port/path, lower-cased, default ports and trailing slashes dropped: what makes two URLs one."""
+    parts = urlsplit(url.strip().lower())
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    return f"{parts.scheme}://{parts.hostname}:{port}{parts.path.rstrip('/')}"
 
 
 def insecure_notices(entries: Iterable[ServerEntry]) -> list[str]:
@@ -71,13 +79,17 @@ class PairSync:
         for entry, info in ((self.source_entry, self.source_info), (self.destination_entry, self.destination_info)):
             if not info.startup_complete:
                 raise UsageError(f"server '{entry.name}' has not finished its startup wizard; refusing to sync")
-        same_server = self.source_info.id == self.destination_info.id
+        same_server, matching = self._matching_mode()
         if same_server and self.source_entry.user_id == self.destination_entry.user_id:
             raise UsageError(f"pair '{self.pair.name}' has the same server and user on both sides "
                              f"({self.source_info.name}, {self.source_entry.user_name}); nothing to sync",
-                             hint="point the destination at another user or server")
+                             hint=f"if these are two machines (a copied data folder), set pairs.{self.pair.name}"
+                                  ".same_server = false" if matching else
+                                  "point the destination at another user or server")
         settings = self.pair.progress
         notices = insecure_notices([self.source_entry, self.destination_entry])
+        if matching:
+            notices.append(matching)
         self.why_not_writable = await self.destination.why_cannot_write()
         if not self.destination_info.writable:
             notices.append(str(DestinationTooOld(self.destination_info.name, self.destination_info.version))
@@ -119,6 +131,29 @@ class PairSync:
             rows=tuple(rows),
             notices=tuple(notices),
         )
+
+    def _matching_mode(self) -> tuple[bool, str | None]:
+        """One server (match items by id) or two (match by provider ids), and a sentence when that is not obvious.
+
+        A data folder copied to a new machine keeps its server id, so the same id at two addresses may be two
+        servers; the pair's `same_server` key settles it.
+        """
+        src, dst = self.source_info, self.destination_info
+        same_id = src.id == dst.id
+        same_url = _address(self.source_entry.url) == _address(self.destination_entry.url)
+        key = f"pairs.{self.pair.name}.same_server"
+        if self.pair.same_server is False:
+            return False, (f"matching by provider ids: {key} = false says these are two servers"
+                           + (f" (both report server id {src.id})" if same_id else ""))
+        if self.pair.same_server is True and not same_id:
+            raise UsageError(f"{key} = true, but the servers report different ids ({src.id} vs {dst.id})",
+                             hint=f"remove {key} or set it to false")
+        if same_id and not same_url:
+            return True, (f"'{self.source_entry.name}' and '{self.destination_entry.name}' report the same server id "
+                          f"({src.id}) at different addresses, so cwtui treats them as one server and matches items "
+                          f"by id. If one is a copy of the other's data folder on another machine, set {key} = "
+                          "false to match by provider ids")
+        return same_id, None
 
     async def _library_ids(self) -> list[str] | None:
         wanted = self.pair.progress.libraries

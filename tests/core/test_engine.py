@@ -510,3 +510,23 @@ async def test_a_second_run_on_the_same_pair_refuses_while_the_first_writes(make
         assert [r.status for r in await running] == [Status.APPLIED, Status.APPLIED]
     assert [r.status for r in await _collect(await open_undo(
         pair.config, pair.journal, pair.journal.load(first.run_id)))] == [Status.APPLIED, Status.APPLIED]
+
+
+async def test_a_copied_data_folder_is_named_and_same_server_false_matches_by_provider_ids(make_pair):
+    from cwtui.core.config_model import PairEntry
+
+    pair = make_pair()
+    ids = library(pair)
+    pair.destination.state.server_id = pair.source.state.server_id  # the data folder was copied
+    set_pos(pair, "source", ids[("source", 0)], 20 * MIN, last=100)
+    plan = await plan_rows_of(pair)
+    assert any("same server id" in n and "same_server = false" in n for n in plan.notices)
+    assert [r.reason for r in plan.rows if r.source_item_id == ids[("source", 0)]] == [Reason.UNRESOLVED]
+
+    entry = pair.config.pair(pair.pair_name)
+    pair.config_file.save_pair(PairEntry(entry.name, entry.source, entry.destination, entry.progress,
+                                         same_server=False))
+    assert "same_server = false" in pair.config_file.path.read_text()
+    plan = await plan_rows_of(pair)
+    assert any("two servers" in n for n in plan.notices)
+    assert [r.reason for r in plan.rows if r.source_item_id == ids[("source", 0)]] == [Reason.DESTINATION_MISSING]
