@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import os
+import secrets
 import socket
 import time
 from argparse import Namespace
 
 from cwtui.cli.commands import Context
 from cwtui.cli.render import ProgressLine
-from cwtui.core.config_model import ServerEntry
-from cwtui.core.errors import EXIT_OK, UsageError
+from cwtui.core.config_model import NAME_RE, ServerEntry
+from cwtui.core.errors import EXIT_OK, ConfigError, UsageError
 from cwtui.core.http import ClientIdentity
 from cwtui.core.jellyfin import JellyfinClient
+from cwtui.core.paths import ensure_private_dir
 from cwtui.core.text import safe_text
 from cwtui.core.urls import USERINFO_HINT, shown_url, url_problem
 
@@ -33,6 +36,23 @@ def _read_secret(ctx: Context, from_stdin: bool, prompt: str) -> str:
     return secret
 
 
+def _check_can_save(ctx: Context, name: str) -> None:
+    """Before anything is asked or sent: a login that cannot be saved must not happen at all, since a re-login
+    with the same DeviceId revokes the token saved earlier (Jellyfin 10.9+)."""
+    if not NAME_RE.fullmatch(name):
+        raise UsageError(f"{name!r} cannot name a server entry: use letters, digits, '-', '_' and '.' only")
+    folder = ctx.config_file.path.parent
+    probe = folder / f".{ctx.config_file.path.name}.{secrets.token_hex(6)}.probe"
+    try:
+        ensure_private_dir(folder)
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # what the atomic save will do
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(f"cannot save the config there: {exc.strerror or exc}", path=str(ctx.config_file.path),
+                          hint="choose a writable place with --config PATH") from None
+    ctx.config_file.load()  # a broken config stops here too
+
+
 async def cmd_login(ctx: Context, args: Namespace) -> int:
     if args.api_key_stdin and not args.as_user:
         raise UsageError("--api-key-stdin needs --as-user U (the user to act as)")
@@ -43,7 +63,7 @@ async def cmd_login(ctx: Context, args: Namespace) -> int:
         hint = "give the server's address, like https://jf.example.org or http://10.0.0.2:8096"
         raise UsageError(f"--url {shown_url(args.url)}: {problem}",
                          hint=USERINFO_HINT if "password" in problem else hint)
-    ctx.config_file.load()  # a broken config stops here, before anything is asked or sent
+    _check_can_save(ctx, args.name)
     device_id = ctx.config_file.ensure_device_id()
     ident = ClientIdentity(device_id=device_id, device_name=socket.gethostname() or "cwtui")
     async with JellyfinClient(args.url, ident, ca_bundle=args.ca_bundle, insecure=args.insecure) as client:
