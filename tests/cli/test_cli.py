@@ -229,7 +229,7 @@ def test_apply_is_logged_under_the_state_dir_without_tokens(make_pair, capsys):
 def test_login_with_quick_connect(make_pair, capsys, monkeypatch):
     import threading
 
-    import cwtui.cli.login as login
+    import cwtui.core.login as login
 
     pair = make_pair()
     state = pair.source.state
