@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import os
 import signal
 import sys
 from argparse import Namespace
@@ -23,10 +25,12 @@ from cwtui.cli.render import (
     table,
 )
 from cwtui.core.config import ConfigFile, ServerEntry
-from cwtui.core.errors import EXIT_CANCELLED, EXIT_ITEM_FAILED, EXIT_OK, UsageError
+from cwtui.core.errors import EXIT_CANCELLED, EXIT_ITEM_FAILED, EXIT_OK, RunInterrupted, UsageError
 from cwtui.core.journal import Journal, RunSummary
 from cwtui.core.models import ItemResult, PlanRow, Status
 from cwtui.core.sync import ClientFactory, PairSync, default_client_factory, find_run, open_undo
+
+log = logging.getLogger(__name__)
 
 
 class Context:
@@ -50,16 +54,29 @@ class Context:
 
 
 @contextmanager
-def _cancel_on_sigint(cancel):
-    """First Ctrl+C cancels safely (in-flight writes finish, the rest are reported cancelled)."""
+def _cancel_on_sigint(run, err: TextIO):
+    """The first Ctrl+C cancels safely: nothing new is sent, writes in flight get a few seconds and are read back.
+    A second one stops at once: the journal is closed as it stands (every intent is on disk, so undo still
+    sees every write that may have landed)."""
     loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    presses = [0]
+
+    def on_sigint() -> None:
+        presses[0] += 1
+        if presses[0] == 1:
+            run.cancel()
+            err.write("\nCancelling: nothing new is sent; writes in flight finish. Ctrl+C again stops at once.\n")
+        elif task is not None:
+            task.cancel()
+
     try:
-        loop.add_signal_handler(signal.SIGINT, cancel)
+        loop.add_signal_handler(signal.SIGINT, on_sigint)
         installed = True
     except (NotImplementedError, RuntimeError, ValueError):
         installed = False
     try:
-        yield
+        yield presses
     finally:
         if installed:
             loop.remove_signal_handler(signal.SIGINT)
@@ -92,21 +109,53 @@ async def _stream(ctx: Context, run, total: int, *, as_json: bool, verb: str,
     """Print each result as it comes; `rows` (apply) names each item as its plan row does."""
     progress = ProgressLine(ctx.err)
     seen: list[ItemResult] = []
-    with _cancel_on_sigint(run.cancel):
+    out_open = True
+    with _cancel_on_sigint(run, ctx.err) as presses:
         try:
             async for result in run.results():
                 seen.append(result)
-                if as_json:
-                    ctx.out.write(json.dumps(result_json(result, (rows or {}).get(result.key))) + "\n")
-                    ctx.out.flush()
-                else:
-                    progress.done()
-                    ctx.out.write(result_line(result) + "\n")
+                if out_open:
+                    try:
+                        if as_json:
+                            ctx.out.write(json.dumps(result_json(result, (rows or {}).get(result.key))) + "\n")
+                            ctx.out.flush()
+                        else:
+                            progress.done()
+                            ctx.out.write(result_line(result) + "\n")
+                    except BrokenPipeError:
+                        # `cwtui apply ... | head`: nobody reads the results any more, so stop sending writes;
+                        # the run still ends properly in the journal, and the log says what happened.
+                        out_open = False
+                        _silence_stdout(ctx)
+                        run.cancel()
+                        log.warning("run %s: the output was closed (broken pipe); the run was cancelled, see "
+                                    "`cwtui runs`", run.run_id)
                 counts = run.summary
                 progress.show(f"{verb} {len(seen)}/{total}: " + ", ".join(f"{k} {v}" for k, v in counts.items() if v))
+        except asyncio.CancelledError:
+            if presses[0] < 2:
+                raise
+            log.warning("run %s stopped at once by a second Ctrl+C", run.run_id)
+            raise RunInterrupted(f"stopped at once: run {run.run_id} is closed in the journal as it stood",
+                                 hint=f"`cwtui undo {run.run_id}` restores whatever it may have written") from None
         finally:
             progress.done()
+    if not out_open:
+        raise RunInterrupted(f"the output was closed, so run {run.run_id} was cancelled after "
+                             f"{sum(1 for r in seen if r.status is Status.APPLIED)} writes",
+                             hint=f"`cwtui undo {run.run_id}` restores them; `cwtui runs` lists the run")
     return seen
+
+
+def _silence_stdout(ctx: Context) -> None:
+    """After a broken pipe, point stdout at /dev/null so nothing else (nor Python at exit) fails on it."""
+    try:
+        fd = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(fd, sys.stdout.fileno())
+        os.close(fd)
+    except (OSError, ValueError):
+        pass
+    ctx.out = open(os.devnull, "w")  # noqa: SIM115 (lives as long as the command)
 
 
 def _finish(ctx: Context, run, *, as_json: bool, label: str, extra: dict | None = None, left: str,

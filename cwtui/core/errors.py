@@ -32,6 +32,12 @@ class UsageError(CwtuiError):
     """The command line or the request does not make sense."""
 
 
+class RunInterrupted(CwtuiError):
+    """A run stopped early by the user's hand (a second Ctrl+C) or a closed output; the journal says what landed."""
+
+    exit_code = EXIT_CANCELLED
+
+
 class ConfigError(CwtuiError):
     """The config file cannot be read or holds a bad value; it names the file, line and key."""
 
