@@ -355,11 +355,14 @@ class HttpSession:
             async with asyncio.timeout(self.deadline):
                 response = await self._client.send(request, stream=True)
                 try:
-                    declared = int(response.headers.get("content-length", "0") or 0)
-                    if declared > self.max_bytes:
+                    declared = response.headers.get("content-length", "")
+                    if declared.isdigit() and int(declared) > self.max_bytes:
                         raise self._too_big(response, url)
+                    if declared.isdigit() and response.headers.get("content-encoding", "identity") == "identity":
+                        await response.aread()  # the usual case: the size is known and fine
+                        return response
                     chunks, size = [], 0
-                    async for chunk in response.aiter_bytes():
+                    async for chunk in response.aiter_bytes():  # no length, or compressed: count while reading
                         size += len(chunk)
                         if size > self.max_bytes:
                             raise self._too_big(response, url)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+import traceback
+from collections.abc import Iterable
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
@@ -42,3 +45,15 @@ def setup_logging(state_dir: Path) -> Path | None:
     root.setLevel(logging.INFO)
     root.propagate = False
     return path
+
+
+_QUOTED_SECRET = re.compile(r"""((?:token|password|passwd|pw|api_?key)["']?\s*[=:]\s*)(["'])(.*?)\2""", re.IGNORECASE)
+
+
+def scrubbed_traceback(error: BaseException, secrets: Iterable[str] = ()) -> str:
+    """The traceback of `error` as text WITHOUT local variables, each known secret replaced by `<hidden>` and any
+    quoted `token=".."`/`password=".."` value hidden too: fit for the log, never for a screen."""
+    text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    for secret in sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True):
+        text = text.replace(secret, "<hidden>")
+    return _QUOTED_SECRET.sub(lambda m: f"{m.group(1)}{m.group(2)}<hidden>{m.group(2)}", text)

@@ -36,3 +36,8 @@ def _stand_in(ch: str) -> str:
     if ch in "\t\n\r\v\f" or unicodedata.category(ch) == "Zs":
         return " "
     return "?"
+
+
+def safe_lines(value: Any) -> str:
+    """`safe_text` for each line, keeping the line breaks (dialog bodies, multi-line messages)."""
+    return "\n".join(safe_text(line) for line in str(value).splitlines())

@@ -6,21 +6,29 @@ import logging
 from collections.abc import Iterable
 from pathlib import Path
 
+from rich.text import Text
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.widgets import Input
+from textual.worker import WorkerFailed
 
 from cwtui.core.config import ConfigFile
 from cwtui.core.config_model import Config
+from cwtui.core.errors import EXIT_CRASH, CwtuiError
 from cwtui.core.journal import Journal
-from cwtui.core.log import setup_logging
+from cwtui.core.log import scrubbed_traceback, setup_logging
 from cwtui.core.paths import state_dir
+from cwtui.core.text import safe_text
 from cwtui.core.sync import ClientFactory, default_client_factory
 from cwtui.ui.commands import screen_commands
 from cwtui.ui.screens.home import HomeScreen
 from cwtui.ui.screens.run_panel import RunPanel
 from cwtui.ui.screens.runs import RunsScreen
 from cwtui.ui.screens.modals import ConfirmModal, HelpModal
+
+
+log = logging.getLogger("cwtui.ui")
 
 
 class CwtuiApp(App[None]):
@@ -38,6 +46,9 @@ class CwtuiApp(App[None]):
         Binding("shift+tab", "app.focus_previous", "Previous field", show=False, priority=True,
                 id="cwtui.focus_previous"),
     ]
+
+    log_path: Path | None = None
+    """The log file, named in the last-resort sentence (run_tui sets it)."""
 
     def __init__(self, config_file: ConfigFile, journal: Journal, client_factory: ClientFactory = default_client_factory,
                  open_pair: str | None = None) -> None:
@@ -85,6 +96,44 @@ class CwtuiApp(App[None]):
             keys.append((shown, binding.tooltip or binding.description))
         self.push_screen(HelpModal(screen.title or type(screen).__name__, keys))
 
+    def _handle_exception(self, error: Exception) -> None:
+        """The last resort, in place of Textual's crash screen (pinned by tests/reliability/test_crash.py).
+
+        Textual prints a traceback WITH local variables there, and in this app locals hold tokens, typed
+        passwords and the parsed config. This shows one sentence, logs the traceback without locals and with
+        every secret it knows hidden, and exits non-zero. Under run_test the error is still re-raised, so an
+        unexpected exception keeps failing its test.
+        """
+        real = error.error if isinstance(error, WorkerFailed) else error
+        self._return_code = real.exit_code if isinstance(real, CwtuiError) else EXIT_CRASH
+        if self._exception is None:
+            self._exception = error
+            self._exception_event.set()
+        log.error("the TUI stopped on an unexpected error:\n%s", scrubbed_traceback(real, self._known_secrets()))
+        self._exit_renderables.append(Text(self._crash_sentence(real)))
+        self._close_messages_no_wait()
+
+    def _crash_sentence(self, error: BaseException) -> str:
+        where = f"in {self.log_path}" if self.log_path else "in cwtui.log under the state directory"
+        if isinstance(error, CwtuiError):
+            return f"cwtui: {safe_text(error)}"
+        return (f"cwtui stopped on an unexpected error ({type(error).__name__}); the details, with secrets hidden, "
+                f"are {where}. Please report it.")
+
+    def _known_secrets(self) -> list[str]:
+        """Every token in the config and every password field's text, to hide in the logged traceback."""
+        secrets: list[str] = []
+        try:
+            secrets += [s.token for s in self.config_file.load().servers.values()]
+        except Exception:  # noqa: BLE001 - the last resort must not fail itself
+            pass
+        for screen in self.screen_stack:
+            try:
+                secrets += [i.value for i in screen.query(Input) if i.password]
+            except Exception:  # noqa: BLE001
+                pass
+        return secrets
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from screen_commands(screen)
         if not isinstance(screen, RunsScreen):
@@ -126,14 +175,14 @@ class CwtuiApp(App[None]):
             self.exit()
 
 
-def run_tui(config_path: Path, *, open_pair: str | None = None) -> None:
+def run_tui(config_path: Path, *, open_pair: str | None = None) -> int:
     """Run the TUI on `config_path` (the CLI's entry point); `open_pair` opens that pair's diff straight away.
-
-    It logs to the same `cwtui.log` as the CLI, in the same state dir as the journal.
-    """
+    It logs to the same `cwtui.log` as the CLI, in the same state dir as the journal. Returns the exit code: 0, or
+    non-zero after the last-resort handler stopped it."""
     state = state_dir()
-    setup_logging(state)
-    logging.getLogger("cwtui.ui").info("tui started on %s", config_path)
     app = CwtuiApp(ConfigFile(config_path), Journal(state), open_pair=open_pair)
+    app.log_path = setup_logging(state)
+    logging.getLogger("cwtui.ui").info("tui started on %s", config_path)
     app.run()
     logging.getLogger("cwtui.ui").info("tui ended")
+    return app.return_code or 0

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from cwtui.core.errors import AuthError, CwtuiError, ServerError
+from cwtui.core.text import safe_text
 
 log = logging.getLogger("cwtui.ui")
 
@@ -35,5 +36,6 @@ def explain(exc: CwtuiError, app: Any, server: str | None = None) -> str:
         text = f"{where}{exc.message}"  # the hint names a CLI command: not the TUI's way
     else:
         text = f"{where}{exc}"
+    text = safe_text(text)
     log.warning("tui: %s", text)
     return text

@@ -206,7 +206,7 @@ async def test_a_server_that_trickles_bytes_hits_the_overall_deadline():
             with pytest.raises(ServerTimeout) as err:
                 await c.public_info()
             assert c.requests_sent == 1, "a request that ran out its whole deadline is not retried"
-        assert time.monotonic() - started < 3  # the deadline is 4 read timeouts: 1 s, not 4000 x 20 ms
+        assert time.monotonic() - started < 10  # the deadline is 4 read timeouts: 1 s, not 4000 x 20 ms = 80 s
     assert "did not finish answering within 1 s" in str(err.value)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import ssl
 from collections.abc import Callable
@@ -648,8 +649,12 @@ async def test_paging_past_the_servers_own_count_is_an_error():
 async def test_paging_without_a_last_page_is_bounded(monkeypatch):
     monkeypatch.setattr("cwtui.core.jellyfin.MAX_PAGED_ITEMS", 1000)
     fake = Fake()
-    fake.on("GET", "/Items", lambda r: js({"Items": [movie(n + 1) for n in range(
-        int(r.url.params["startIndex"]), int(r.url.params["startIndex"]) + 100)]}))
+
+    def endless(request):
+        assert len(fake.requests) < 50, "the client kept paging: no bound"
+        start = int(request.url.params["startIndex"])
+        return js({"Items": [movie(n + 1) for n in range(start, start + 100)]})
+    fake.on("GET", "/Items", endless)
     async with fake.client() as c:
         with pytest.raises(BadResponse, match="more than 1000 items without a last page"):
             _ = [p async for p in c.library_pages(page_size=100)]
@@ -699,11 +704,17 @@ async def test_an_answer_over_the_size_cap_is_refused(monkeypatch):
     def chunked(_request):  # no content-length: the cap must hold while reading, too
         body = json.dumps(big).encode()
         return httpx.Response(200, stream=httpx.ByteStream(body), headers={"content-type": "application/json"})
+    def gzip_bomb(_request):  # a small body that decompresses past the cap
+        body = gzip.compress(json.dumps(big).encode())
+        assert len(body) < 10_000
+        return httpx.Response(200, content=body, headers={"content-type": "application/json",
+                                                          "content-encoding": "gzip"})
     fake = Fake()
     fake.on("GET", "/Items", chunked)
     fake.on("GET", "/Sessions", js(big))
+    fake.on("GET", "/Users", gzip_bomb)
     async with fake.client(get_retries=0) as c:
-        for call in (c.resume_items(), c.sessions()):
+        for call in (c.resume_items(), c.sessions(), c.users()):
             with pytest.raises(BadResponse, match="larger than"):
                 await call
 

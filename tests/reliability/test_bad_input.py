@@ -112,6 +112,9 @@ WEIRD = {
     "non-UTC date": lambda i: _ud(i).__setitem__("LastPlayedDate", "2026-11-20T23:00:00.1234567+02:00"),
     "garbage date": lambda i: _ud(i).__setitem__("LastPlayedDate", "yesterday"),
     "date as number": lambda i: _ud(i).__setitem__("LastPlayedDate", 1_700_000_000),
+    "year 9999 with an offset": lambda i: _ud(i).__setitem__("LastPlayedDate", "9999-12-31T23:59:59-05:00"),
+    "year 1 with an offset": lambda i: _ud(i).__setitem__("LastPlayedDate", "0001-01-01T00:00:00+14:00"),
+    "id that leaves the route": lambda i: i.__setitem__("Id", "../../Users"),
     "played as text": lambda i: _ud(i).__setitem__("Played", "maybe"),
     "markup and control characters in the title": lambda i: i.__setitem__(
         "Name", "[bold red]X[/] \x1b[31mred\x1b[0m \x07bell\r\nnext line\u202eevil"),

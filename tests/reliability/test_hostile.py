@@ -190,3 +190,62 @@ def test_escape_sequences_from_a_server_never_reach_the_terminal(make_pair):
     code, out, err = cwtui("plan", pair.pair_name, "--json")
     assert json.loads(out)["rows"][0]["title"] == HOSTILE_TITLE, "JSON keeps the data exactly (escaped)"
     assert "\x1b" not in out
+
+
+# --- files stay private; dates at the calendar's edges -----------------------------------------------------
+
+
+def test_the_log_stays_0600_across_rotation(tmp_path):
+    import logging
+    import stat
+
+    from cwtui.core.log import setup_logging
+
+    logger = logging.getLogger("cwtui")
+    saved = (logger.handlers[:], logger.level, logger.propagate)
+    old_umask = os.umask(0o022)
+    try:
+        path = tmp_path / "cwtui.log"
+        path.write_text("from an older version\n")
+        os.chmod(path, 0o644)
+        assert setup_logging(tmp_path) == path
+        line = "x" * 1000
+        for _ in range(2500):  # 2.5 MB through a 1 MB rotation: at least two rollovers
+            logging.getLogger("cwtui.test").info(line)
+    finally:
+        os.umask(old_umask)
+        for handler in logger.handlers:
+            if handler not in saved[0]:
+                handler.close()
+        logger.handlers, logger.level, logger.propagate = saved
+    files = sorted(tmp_path.glob("cwtui.log*"))
+    assert len(files) >= 3, files
+    for file in files:
+        assert stat.S_IMODE(file.stat().st_mode) == 0o600, file
+
+
+EDGE_DATES = ["9999-12-31T23:59:59.9999999Z", "9999-12-31T23:59:59-05:00", "9999-12-31T20:00:00+14:00",
+              "0001-01-01T00:00:00Z", "0001-01-01T00:00:00+14:00", "0001-01-01T05:00:00-12:00",
+              "0001-01-02T00:00:00+05:00", "9999-12-30T23:00:00-12:00"]
+
+TZ_SCRIPT = """
+import json, sys
+from cwtui.core import dto
+from cwtui.ui.widgets.plan_format import when_text
+out = []
+for text in json.loads(sys.argv[1]):
+    moment = dto.parse_date(text)
+    shown = when_text(moment)
+    out.append([text, None if moment is None else moment.isoformat(), shown,
+                None if moment is None else moment.timestamp()])
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.parametrize("tz", ["UTC", "Pacific/Kiritimati", "Etc/GMT+12", "America/St_Johns", "Asia/Kathmandu"])
+def test_dates_at_the_edges_of_the_calendar_parse_and_show_in_any_local_zone(tz):
+    proc = subprocess.run([sys.executable, "-c", TZ_SCRIPT, json.dumps(EDGE_DATES)], capture_output=True,
+                          text=True, env={**os.environ, "TZ": tz}, timeout=60)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    for text, parsed, shown, _ in json.loads(proc.stdout):
+        assert parsed is None and shown == "—", (tz, text, parsed, shown)  # a placeholder, not a play date

@@ -14,6 +14,7 @@ from cwtui.core.errors import CwtuiError, DestinationTooOld
 from cwtui.core.models import Action, Plan, Reason, Status
 from cwtui.core.sync import PairSync
 from cwtui.ui.errors import explain
+from cwtui.core.text import safe_text
 from cwtui.ui.screens.modals import ConfirmModal, ErrorModal
 from cwtui.ui.screens.run_panel import RunPanel
 from cwtui.ui.widgets.write_preview import WritePreview
@@ -90,13 +91,14 @@ class ApplyScreen(RunPanel):
         mode.set_class(not self.dry_run, "live")
         if self.too_old:
             why = dst.why_not_writable or str(DestinationTooOld(dst.server_name, dst.version))
-            mode.update(f"DRY RUN ONLY: {why}. A dry run still checks every item live and reports what would happen.")
+            mode.update(safe_text(f"DRY RUN ONLY: {why}. A dry run still checks every item live and reports what "
+                                  "would happen."))
         elif self.dry_run:
             mode.update("DRY RUN: nothing will be written; every item is checked live and reported as it would "
                         "be. Press d to switch to a live run.")
         else:
-            mode.update(f"LIVE RUN: writes go to '{dst.name}' ({dst.server_name}, user {dst.user_name}); "
-                        "enter asks once more. Press d for a dry run.")
+            mode.update(safe_text(f"LIVE RUN: writes go to '{dst.name}' ({dst.server_name}, user {dst.user_name}); "
+                                  "enter asks once more. Press d for a dry run."))
 
     def _show_counts(self) -> None:
         try:
@@ -151,7 +153,7 @@ class ApplyScreen(RunPanel):
             return
         self.run_apply(run)
 
-    @work(group="apply", description="Applying", exit_on_error=False)
+    @work(group="apply", description="Applying")
     async def run_apply(self, run: ApplyRun) -> None:
         await self._apply(run)
 
@@ -184,7 +186,7 @@ class ApplyScreen(RunPanel):
     def action_retry(self) -> None:
         self.retry_failed(set(self.failed_keys))
 
-    @work(group="apply", description="Retrying", exit_on_error=False)
+    @work(group="apply", description="Retrying")
     async def retry_failed(self, keys: set[str]) -> None:
         """Re-plan (the failures may have changed things), then apply just those rows again.
 

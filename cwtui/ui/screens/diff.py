@@ -115,7 +115,7 @@ class DiffScreen(AppKeysFirst, Screen[bool]):
         except NoMatches:
             pass  # the screen was left while a worker still reported progress
 
-    @work(exclusive=True, group="plan", description="Planning", exit_on_error=False)
+    @work(exclusive=True, group="plan", description="Planning")
     async def run_plan(self) -> None:
         """Open both servers fresh (settings may have changed) and plan; errors open ErrorModal.
 
@@ -160,7 +160,7 @@ class DiffScreen(AppKeysFirst, Screen[bool]):
             f"{src.name} ({src.server_name} {src.version}, {src.user_name}) → "
             f"{dst.name} ({dst.server_name} {dst.version}, {dst.user_name}) · {settings_line(plan)}"))
         notices = self.query_one("#notices", Static)
-        notices.update("\n".join(f"⚠ {n}" for n in plan.notices))
+        notices.update("\n".join(f"⚠ {safe_text(n)}" for n in plan.notices))
         notices.display = bool(plan.notices)
         self._status(message)
         self.table.load(plan.rows, self.ticked, filter_name)
@@ -287,7 +287,7 @@ class DiffScreen(AppKeysFirst, Screen[bool]):
         elif row.writes:
             self._set_tick(row, True)
         elif (blocker := force_blocker(row, self.plan)) is not None:
-            self.notify(f"Cannot force “{row.title}”: {blocker}.", title="Not forceable",
+            self.notify(f"Cannot force “{safe_text(row.title)}”: {blocker}.", title="Not forceable",
                         severity="warning", markup=False)
         elif (question := self._force_question(row)) is not None:
             self.app.push_screen(ConfirmModal(question, title="Force this row?", yes="Force it"),

@@ -16,6 +16,7 @@ from cwtui.core.errors import AuthError, CwtuiError
 from cwtui.core.journal import RunSummary
 from cwtui.core.text import safe_text
 from cwtui.ui.errors import explain
+from cwtui.core.urls import shown_url
 from cwtui.ui.screens.modals import ConfirmModal, ErrorModal
 from cwtui.ui.screens.runs import RunsScreen, run_counts
 from cwtui.ui.widgets.key_table import KeyTable
@@ -87,7 +88,8 @@ class HomeScreen(AppKeysFirst, Screen):
         table = self.query_one("#servers", DataTable)
         table.clear()
         for entry in self.config.servers.values():
-            table.add_row(Text(entry.name), Text(entry.url), Text(entry.user_name or "(not logged in)"),
+            table.add_row(Text(entry.name), Text(shown_url(entry.url)),
+                          Text(safe_text(entry.user_name) or "(not logged in)"),
                           Text("checking…", style="italic"), _tls_cell(entry), key=entry.name)
         self.query_one("#no-servers").display = not self.config.servers
         table.display = bool(self.config.servers)
@@ -120,7 +122,7 @@ class HomeScreen(AppKeysFirst, Screen):
         try:
             client = self.app.client_factory(entry, device_id)
         except CwtuiError as exc:
-            self._set_status(entry.name, Text(str(exc), style="red"))
+            self._set_status(entry.name, Text(safe_text(exc), style="red"))
             return
         try:
             info = await client.public_info()

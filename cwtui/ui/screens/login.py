@@ -29,6 +29,7 @@ from cwtui.core.config_model import NAME_RE, ServerEntry
 from cwtui.core.errors import CwtuiError
 from cwtui.core.jellyfin import JellyfinClient
 from cwtui.core.models import AuthResult, User, format_ms
+from cwtui.core.text import safe_lines, safe_text
 from cwtui.ui.widgets.forms import MarkedCheckbox, MarkedRadioButton, compact_form
 from cwtui.ui.screens.keys_first import AppKeysFirst
 
@@ -141,17 +142,17 @@ class LoginScreen(AppKeysFirst, Screen[bool]):
         try:
             client = self._client()
         except CwtuiError as exc:
-            info_line.update(f"✗ {exc}")
+            info_line.update(safe_text(f"✗ {exc}"))
             return
         try:
             info = await client.public_info()
         except CwtuiError as exc:
-            info_line.update(f"✗ {exc}")
+            info_line.update(safe_text(f"✗ {exc}"))
             self._probed_url = None  # try again on the next blur
         else:
             writes = ("accepts position writes (10.9+)" if info.writable else
                       "cannot take position writes (before 10.9): usable as a source only")
-            info_line.update(f"✓ {info.name} · Jellyfin {info.version} · {writes}")
+            info_line.update(safe_text(f"✓ {info.name} · Jellyfin {info.version} · {writes}"))
         finally:
             await client.aclose()
 
@@ -164,7 +165,7 @@ class LoginScreen(AppKeysFirst, Screen[bool]):
         self._error("")
 
     def _error(self, text: str) -> None:
-        self.query_one("#error", Static).update(text)
+        self.query_one("#error", Static).update(safe_lines(text))
 
     def _check_form(self) -> bool:
         name = self.query_one("#name", Input)
@@ -294,7 +295,7 @@ class LoginScreen(AppKeysFirst, Screen[bool]):
             code = await client.quick_connect_initiate()
             self.query_one("#qc-start", Button).disabled = True
             self.query_one("#qc-cancel", Button).disabled = False
-            code_line.update(f"Code: {code.code}   Enter it in a signed-in Jellyfin app: "
+            code_line.update(f"Code: {safe_text(code.code)}   Enter it in a signed-in Jellyfin app: "
                              "user menu → Quick Connect.")
             deadline = time.monotonic() + QUICK_CONNECT_SECONDS
             result: AuthResult | None = None
@@ -326,7 +327,7 @@ class LoginScreen(AppKeysFirst, Screen[bool]):
         except CwtuiError as exc:
             self._error(f"Logged in, but the config cannot be saved: {exc}")
             return
-        self.notify(f"Logged in to '{entry.name}' as {user.name}.", title="Server saved", markup=False)
+        self.notify(f"Logged in to '{entry.name}' as {safe_text(user.name)}.", title="Server saved", markup=False)
         self.dismiss(True)
 
     def action_back(self) -> None:

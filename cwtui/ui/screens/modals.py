@@ -9,7 +9,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, OptionList, Static
 from textual.widgets.option_list import Option
 
-from cwtui.core.text import safe_text
+from cwtui.core.text import safe_lines, safe_text
 
 
 class ErrorModal(ModalScreen[None]):
@@ -22,8 +22,8 @@ class ErrorModal(ModalScreen[None]):
 
     def __init__(self, message: str, title: str = "Error") -> None:
         super().__init__(classes="dialog-screen")
-        self.message = message
-        self.title_text = title
+        self.message = safe_lines(message)
+        self.title_text = safe_text(title)
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog error-dialog"):
@@ -104,7 +104,7 @@ class DetailModal(ModalScreen[None]):
 
     def __init__(self, title: str, body: str) -> None:
         super().__init__(classes="dialog-screen")
-        self.title_text, self.body = safe_text(title), body
+        self.title_text, self.body = safe_text(title), safe_lines(body)
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog detail-dialog"):

@@ -197,7 +197,7 @@ class RunPanel(AppKeysFirst, Screen[bool]):
         self.app.push_screen(ConfirmModal(question, title="Undo this run?", yes="Undo"),
                              lambda yes: self.run_undo(run_id) if yes else None)
 
-    @work(group="apply", description="Undoing", exit_on_error=False)
+    @work(group="apply", description="Undoing")
     async def run_undo(self, run_id: str) -> None:
         """Undo (or resume undoing) `run_id`; the undo's own results replace the table."""
         self.applying = True
