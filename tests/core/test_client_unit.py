@@ -635,6 +635,7 @@ def test_repr_hides_token():
 @pytest.mark.anyio
 async def test_paging_past_the_servers_own_count_is_an_error():
     def endless(request):  # says there are 300, then keeps sending full pages of new ids
+        assert len(fake.requests) < 50, "the client kept paging past the count: no bound"
         start, limit = int(request.url.params["startIndex"]), int(request.url.params["limit"])
         return js({"Items": [movie(n + 1) for n in range(start, start + limit)], "TotalRecordCount": 300})
     fake = Fake()
