@@ -20,17 +20,17 @@ _DASHED = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]
 _DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,7})?(Z|[+-]\d{2}:\d{2})$", re.IGNORECASE)
 
 
+DATA_SPEC = Path(__file__).resolve().parent / "data" / "jellyfin-openapi.json"
+
+
 def spec_path() -> Path:
-    """shared/ sits beside the clone (../shared in CI), else $CWTUI_OPENAPI. Missing means a broken setup."""
-    candidates = [Path(__file__).resolve().parents[2] / "shared" / "jellyfin-openapi.json"]
-    if os.environ.get("CWTUI_OPENAPI"):
-        candidates.append(Path(os.environ["CWTUI_OPENAPI"]))
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate
-    raise FileNotFoundError(
-        "jellyfin-openapi.json not found; looked at " + ", ".join(map(str, candidates))
-        + " (set CWTUI_OPENAPI or put shared/ beside the clone)")
+    """$CWTUI_OPENAPI when set (to check against another copy), else the copy in tests/data (see its README)."""
+    override = os.environ.get("CWTUI_OPENAPI")
+    candidate = Path(override) if override else DATA_SPEC
+    if not candidate.is_file():
+        raise FileNotFoundError(f"jellyfin-openapi.json not found at {candidate}"
+                                + (" ($CWTUI_OPENAPI)" if override else " (tests/data is part of the repository)"))
+    return candidate
 
 
 @functools.cache

@@ -13,7 +13,7 @@ from argparse import Namespace
 from cwtui.cli.commands import Context, cmd_apply, cmd_pairs, cmd_plan, cmd_runs, cmd_servers, cmd_undo
 from cwtui.cli.parser import build_parser
 from cwtui.core.config import ConfigFile, default_config_path, state_dir
-from cwtui.core.errors import CwtuiError
+from cwtui.core.errors import CwtuiError, UsageError
 from cwtui.core.journal import Journal
 from cwtui.core.log import setup_logging
 from cwtui.core.text import safe_text
@@ -39,6 +39,9 @@ def run(args: Namespace) -> int:
     if args.command == "demo":
         return run_demo(no_tui=args.no_tui)
     config_path = default_config_path(args.config)
+    if args.config and args.command != "login" and not config_path.exists():  # login creates it
+        raise UsageError(f"config file {config_path} does not exist (from --config)",
+                         hint="check the path; `cwtui login NAME --url URL --user U --config PATH` creates it")
     ctx = Context(ConfigFile(config_path), Journal(state_dir(create=False)))
     if args.command not in (None, "servers", "pairs", "runs"):
         setup_logging(state_dir(create=False))
@@ -69,14 +72,7 @@ def run_demo(*, no_tui: bool) -> int:
         os.environ["CWTUI_STATE_DIR"] = str(demo.state_dir)
         os.environ["CWTUI_CONFIG"] = str(demo.config_path)
         if no_tui:
-            print(f"config: {demo.config_path}\npair: {demo.pair_name}\n"
-                  f"source (Home, Jellyfin 10.11): {demo.source_url}\n"
-                  f"destination (Cabin, Jellyfin 10.10): {demo.destination_url}\n"
-                  f"user: {demo.user_name}\n"
-                  f"try, in another shell:\n"
-                  f"  export CWTUI_CONFIG={demo.config_path} CWTUI_STATE_DIR={demo.state_dir}\n"
-                  f"  cwtui plan {demo.pair_name} --all\n"
-                  "serving until Ctrl+C", flush=True)
+            print(demo_instructions(demo), flush=True)
             _wait_for_interrupt()
             return 0
         from cwtui.ui.app import run_tui
@@ -84,6 +80,24 @@ def run_demo(*, no_tui: bool) -> int:
         return run_tui(demo.config_path, open_pair=demo.pair_name)
     finally:
         demo.stop()
+
+
+def demo_instructions(demo) -> str:
+    """Everything needed to use the demo servers by hand: these are throwaway loopback servers, so the demo's
+    password and API keys are printed on purpose (a real server's secrets never are)."""
+    data = demo.demo
+    return (f"config: {demo.config_path}\npair: {demo.pair_name}\n"
+            f"source (home, Jellyfin {data.source.version}): {demo.source_url}\n"
+            f"destination (cabin, Jellyfin {data.destination.version}): {demo.destination_url}\n"
+            f"user: {data.user_name}\npassword: {data.password}\n"
+            f"API key (source): {data.source_api_key}\nAPI key (destination): {data.destination_api_key}\n"
+            f"restricted user (destination only; may not edit user data, pair {demo.restricted_pair_name}): "
+            f"{data.restricted_user_name}\nrestricted password: {data.restricted_password}\n"
+            "try, in another shell:\n"
+            f"  export CWTUI_CONFIG={demo.config_path} CWTUI_STATE_DIR={demo.state_dir}\n"
+            f"  cwtui plan {demo.pair_name} --all\n"
+            f"  cwtui login mine --url {demo.source_url} --user {data.user_name}    (password: {data.password})\n"
+            "serving until Ctrl+C")
 
 
 def _wait_for_interrupt() -> None:

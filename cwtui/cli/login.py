@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import getpass
-import socket
-import time
 from argparse import Namespace
 
 from cwtui.cli.commands import Context
 from cwtui.cli.render import ProgressLine
-from cwtui.core.config_model import ServerEntry
 from cwtui.core.errors import EXIT_OK, UsageError
-from cwtui.core.http import ClientIdentity
-from cwtui.core.jellyfin import JellyfinClient
+from cwtui.core.login import LoginFlow
 from cwtui.core.text import safe_text
-from cwtui.core.urls import USERINFO_HINT, shown_url, url_problem
-
-QUICK_CONNECT_SECONDS = 600
-POLL_SECONDS = 2.0
 
 
 def _read_secret(ctx: Context, from_stdin: bool, prompt: str) -> str:
@@ -38,52 +29,39 @@ async def cmd_login(ctx: Context, args: Namespace) -> int:
         raise UsageError("--api-key-stdin needs --as-user U (the user to act as)")
     if args.password_stdin and not args.user:
         raise UsageError("--password-stdin goes with --user")
-    problem = url_problem(args.url)
-    if problem is not None:
-        hint = "give the server's address, like https://jf.example.org or http://10.0.0.2:8096"
-        raise UsageError(f"--url {shown_url(args.url)}: {problem}",
-                         hint=USERINFO_HINT if "password" in problem else hint)
-    ctx.config_file.load()  # a broken config stops here, before anything is asked or sent
-    device_id = ctx.config_file.ensure_device_id()
-    ident = ClientIdentity(device_id=device_id, device_name=socket.gethostname() or "cwtui")
-    async with JellyfinClient(args.url, ident, ca_bundle=args.ca_bundle, insecure=args.insecure) as client:
-        info = await client.public_info()
-        ctx.err.write(f"{safe_text(info.name)}: Jellyfin {safe_text(info.version)}"
-                      + ("" if info.writable else " (older than 10.9: can be a source, not a destination)")
-                      + (" — TLS NOT VERIFIED (--insecure)" if args.insecure else "") + "\n")
-        if args.user:
-            password = _read_secret(ctx, args.password_stdin, f"Password for {args.user}: ")
-            auth = await client.login_password(args.user, password)
-            del password
-            token, user = auth.token, auth.user
-        elif args.api_key_stdin:
-            token = _read_secret(ctx, True, "")
-            user = await client.login_api_key(token, args.as_user)
-        else:
-            auth = await _quick_connect(ctx, client)
-            token, user = auth.token, auth.user
-    ctx.config_file.save_server(ServerEntry(args.name, args.url.rstrip("/"), user.id, user.name, token,
-                                            ca_bundle=args.ca_bundle, insecure=args.insecure))
-    ctx.out.write(f"Logged in to {safe_text(info.name)} as {safe_text(user.name)}; "
-                  f"saved server '{args.name}' in {ctx.config_file.path}\n")
+    flow = LoginFlow(ctx.config_file, args.name, args.url, ctx.client_factory, ca_bundle=args.ca_bundle,
+                     insecure=args.insecure)
+    flow.check()  # name, URL and a writable config, before anything is asked or sent
+    info = await flow.server_info()
+    ctx.err.write(f"{safe_text(info.name)}: Jellyfin {safe_text(info.version)}"
+                  + ("" if info.writable else " (older than 10.9: can be a source, not a destination)")
+                  + (" — TLS NOT VERIFIED (--insecure)" if args.insecure else "") + "\n")
+    if args.user:
+        password = _read_secret(ctx, args.password_stdin, f"Password for {args.user}: ")
+        entry = await flow.password(args.user, password)
+        del password
+    elif args.api_key_stdin:
+        entry = await flow.api_key(_read_secret(ctx, True, ""), args.as_user)
+    else:
+        entry = await _quick_connect(ctx, flow)
+    ctx.out.write(f"Logged in to {safe_text(info.name)} as {safe_text(entry.user_name)}; "
+                  f"saved server '{entry.name}' in {ctx.config_file.path}\n")
     return EXIT_OK
 
 
-async def _quick_connect(ctx: Context, client: JellyfinClient):
-    if not await client.quick_connect_enabled():
-        raise UsageError("Quick Connect is disabled on this server", hint="log in with --user instead")
-    code = await client.quick_connect_initiate()
-    ctx.err.write(f"Quick Connect code: {safe_text(code.code)}\nEnter it in a signed-in Jellyfin client "
-                  "(user menu > Quick Connect). Ctrl+C cancels.\n")
+async def _quick_connect(ctx: Context, flow: LoginFlow):
     progress = ProgressLine(ctx.err)
-    deadline = time.monotonic() + QUICK_CONNECT_SECONDS
+    shown: list[str] = []
+
+    def on_code(code) -> None:
+        shown.append(safe_text(code.code))
+        ctx.err.write(f"Quick Connect code: {shown[0]}\nEnter it in a signed-in Jellyfin client "
+                      "(user menu > Quick Connect). Ctrl+C cancels.\n")
+
+    def on_wait(left: int) -> None:
+        progress.show(f"waiting for code {shown[0]}: {left // 60}:{left % 60:02d} left")
+
     try:
-        while time.monotonic() < deadline:
-            left = int(deadline - time.monotonic())
-            progress.show(f"waiting for code {safe_text(code.code)}: {left // 60}:{left % 60:02d} left")
-            if await client.quick_connect_poll(code):
-                return await client.quick_connect_login(code)
-            await asyncio.sleep(POLL_SECONDS)
+        return await flow.quick_connect(on_code, on_wait)
     finally:
         progress.done()
-    raise UsageError("Quick Connect timed out after 10 minutes", hint="run the command again for a new code")

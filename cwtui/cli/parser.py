@@ -8,11 +8,14 @@ import cwtui
 
 EPILOG = """\
 exit codes: 0 done (skips are fine), 1 some item failed, 2 usage or config error,
-            3 a server unreachable or a login rejected, 5 the journal could not be written,
-            70 cwtui itself failed (see the log)
+            3 a server unreachable or a login rejected, 4 apply or undo cancelled (Ctrl+C),
+            5 the journal could not be written (the run stopped first), 70 cwtui itself failed (see the log)
 files: config from --config, $CWTUI_CONFIG or the platform config dir; journal and logs
        under $CWTUI_STATE_DIR or the platform state dir
 """
+
+
+CONFIG_HELP = "config file (default: $CWTUI_CONFIG or the platform's); it must exist, except for login"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,14 +24,20 @@ def build_parser() -> argparse.ArgumentParser:
                                   "With no command, opens the TUI.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"cwtui {cwtui.__version__}")
-    parser.add_argument("--config", metavar="PATH", help="config file (default: $CWTUI_CONFIG or the platform's)")
+    parser.add_argument("--config", metavar="PATH", help=CONFIG_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    # --config is also accepted after the command; SUPPRESS keeps a value given before it when it is not repeated.
+    takes_config = argparse.ArgumentParser(add_help=False)
+    takes_config.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help=CONFIG_HELP)
+
+    def command(name: str, **kwargs) -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=[takes_config], **kwargs)
 
     demo = sub.add_parser("demo", help="start two emulated servers with demo data and try cwtui on them")
     demo.add_argument("--no-tui", action="store_true",
-                      help="only serve the demo servers and print the config path, pair and URLs")
+                      help="only serve the demo servers and print how to use them (config, URLs, user, password, API keys)")
 
-    login = sub.add_parser("login", help="log in to a server and save it (the password is never saved)")
+    login = command("login", help="log in to a server and save it (the password is never saved)")
     login.add_argument("name", metavar="NAME", help="a name for this server in the config, e.g. home")
     login.add_argument("--url", required=True, help="server URL, e.g. https://jf.example.org")
     how = login.add_mutually_exclusive_group(required=True)
@@ -43,15 +52,17 @@ def build_parser() -> argparse.ArgumentParser:
     login.add_argument("--insecure", action="store_true",
                        help="do NOT verify TLS (shown everywhere while it is on)")
 
-    sub.add_parser("servers", help="list configured servers (tokens are never printed)")
-    sub.add_parser("pairs", help="list configured pairs and their last run")
+    servers = command("servers", help="list configured servers (tokens are never printed)")
+    servers.add_argument("--json", action="store_true", help="one JSON object per server, one per line")
+    pairs = command("pairs", help="list configured pairs and their last run")
+    pairs.add_argument("--json", action="store_true", help="one JSON object per pair, one per line")
 
-    plan = sub.add_parser("plan", help="show what a sync would do, and why, without writing")
+    plan = command("plan", help="show what a sync would do, and why, without writing")
     plan.add_argument("pair", metavar="PAIR")
     plan.add_argument("--json", action="store_true", help="one JSON object instead of a table")
     plan.add_argument("--all", action="store_true", help="include skipped rows")
 
-    apply = sub.add_parser("apply", help="run the plan: journal, write, verify; one result per item")
+    apply = command("apply", help="run the plan: journal, write, verify; one result per item")
     apply.add_argument("pair", metavar="PAIR")
     apply.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     apply.add_argument("--dry-run", action="store_true", help="do every read and decision, write nothing")
@@ -62,13 +73,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help="also write these skipped rows (e.g. near_complete), still checked live")
     apply.add_argument("--concurrency", type=_positive, metavar="N", help="writes in flight at once (default 4)")
 
-    undo = sub.add_parser("undo", help="restore what a run changed (default: the latest run that wrote)")
+    undo = command("undo", help="restore what a run changed (default: the latest run that wrote)")
     undo.add_argument("run_id", metavar="RUN_ID", nargs="?", type=_run_id)
     undo.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     undo.add_argument("--force", action="store_true", help="also restore items changed since the run")
     undo.add_argument("--json", action="store_true", help="JSON Lines: one per result, then a summary line")
 
-    runs = sub.add_parser("runs", help="list journaled runs")
+    runs = command("runs", help="list journaled runs")
     runs.add_argument("--json", action="store_true", help="one JSON object per line")
     return parser
 

@@ -25,7 +25,7 @@ def side_json(side: SideInfo) -> dict[str, Any]:
 
 def row_json(row: PlanRow) -> dict[str, Any]:
     return {
-        "key": row.key, "type": row.kind.value, "title": row.title, "series": row.series,
+        "key": row.key, "type": row.kind.value, "title": row.name, "year": row.year, "series": row.series,
         "season": row.season, "episode": row.episode, "source_item_id": row.source_item_id,
         "destination_item_ids": list(row.destination_item_ids), "source_ms": row.source_ms,
         "destination_ms": row.destination_ms, "duration_ms": row.duration_ms,
@@ -58,8 +58,16 @@ def plan_json(plan: Plan, *, include_skipped: bool = True) -> dict[str, Any]:
     }
 
 
-def result_json(result: ItemResult) -> dict[str, Any]:
-    return {"key": result.key, "title": result.title, "action": result.action.value,
+def result_json(result: ItemResult, row: PlanRow | None = None) -> dict[str, Any]:
+    """One result line; with its plan row (apply), the item is named as in `plan --json`: exact Name, year, episode."""
+    if row is not None:
+        named = {"title": row.name, "year": row.year, "series": row.series, "season": row.season,
+                 "episode": row.episode}
+    elif result.name:  # undo: the exact name the journal kept
+        named = {"title": result.name, "year": result.year}
+    else:  # a journal from before names were kept
+        named = {"title": result.title}
+    return {"key": result.key, **named, "action": result.action.value,
             "status": result.status.value, "reason": result.reason.value,
             "destination_item_id": result.destination_item_id, "before_ms": result.before_ms,
             "after_ms": result.after_ms, "dry_run": result.dry_run, "detail": result.detail}

@@ -6,6 +6,8 @@ EXIT_OK = 0
 EXIT_ITEM_FAILED = 1
 EXIT_USAGE = 2
 EXIT_SERVER = 3
+EXIT_CANCELLED = 4
+"""An apply or undo was cancelled (Ctrl+C): in-flight writes finished, the rest were not started."""
 EXIT_JOURNAL = 5
 """The journal could not be written (a full or read-only disk): a run stopped before any unjournaled write."""
 EXIT_CRASH = 70
@@ -28,6 +30,12 @@ class CwtuiError(Exception):
 
 class UsageError(CwtuiError):
     """The command line or the request does not make sense."""
+
+
+class RunInterrupted(CwtuiError):
+    """A run stopped early by the user's hand (a second Ctrl+C) or a closed output; the journal says what landed."""
+
+    exit_code = EXIT_CANCELLED
 
 
 class ConfigError(CwtuiError):

@@ -9,15 +9,18 @@ working token for nothing.
 from __future__ import annotations
 
 import asyncio
+import os
+import secrets
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 
 from cwtui.core.config import ConfigFile
 from cwtui.core.config_model import NAME_RE, ServerEntry
-from cwtui.core.errors import UsageError
+from cwtui.core.errors import ConfigError, UsageError
 from cwtui.core.jellyfin import JellyfinClient
 from cwtui.core.models import QuickConnectCode, ServerInfo, User
+from cwtui.core.paths import ensure_private_dir
 from cwtui.core.urls import USERINFO_HINT, shown_url, url_problem
 
 QUICK_CONNECT_SECONDS = 600
@@ -31,7 +34,7 @@ def check_name(name: str, what: str = "server") -> str:
     """The one rule for server and pair names (the config's table keys)."""
     name = name.strip()
     if not name or not NAME_RE.fullmatch(name):
-        raise UsageError(f"bad {what} name {name!r}: use letters, digits, '-', '_' and '.' only")
+        raise UsageError(f"{name!r} cannot name a {what} entry: use letters, digits, '-', '_' and '.' only")
     return name
 
 
@@ -68,8 +71,17 @@ class LoginFlow:
             raise UsageError(f"URL {shown_url(self.url)}: {problem}",
                              hint=USERINFO_HINT if "password" in problem else
                              "give the server's address, like https://jf.example.org or http://10.0.0.2:8096")
+        folder = self.config_file.path.parent
+        probe = folder / f".{self.config_file.path.name}.{secrets.token_hex(6)}.probe"
+        try:  # what the atomic save will do: a new 0600 file beside the config
+            ensure_private_dir(folder)
+            os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            probe.unlink()
+        except OSError as exc:
+            raise ConfigError(f"cannot save the config there: {exc.strerror or exc}", path=str(self.config_file.path),
+                              hint="choose a writable place with --config PATH") from None
         self.config_file.load()  # a broken config stops here
-        self.config_file.ensure_device_id()  # proves the file can be written, and gives the install its id
+        self.config_file.ensure_device_id()  # the install's id, from which each entry's own is derived
 
     def client(self, user: str | None, token: str = "") -> tuple[JellyfinClient, str]:
         install_id = self.config_file.load().client_device_id

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 
 from cwtui.core.apply import ApplyRun, select_tasks
 from cwtui.core.config_model import Config, PairEntry, ServerEntry
+from cwtui.core.dto import norm_id
 from cwtui.core.errors import CwtuiError, DestinationTooOld, ServerError, UsageError
 from cwtui.core.http import ClientIdentity
 from cwtui.core.index import Progress, index_pair
@@ -161,7 +162,8 @@ class PairSync:
         libraries = await self.source.libraries()
         ids = []
         for name in wanted:
-            hit = [lib.id for lib in libraries if name.lower() in (lib.name.lower(), lib.id)]
+            as_id = norm_id(name)  # an id may be written with or without dashes, in any case
+            hit = [lib.id for lib in libraries if name.casefold() == lib.name.casefold() or as_id == lib.id]
             if not hit:
                 have = ", ".join(lib.name for lib in libraries) or "none"
                 raise UsageError(f"pair '{self.pair.name}': library '{name}' is not on the source (have: {have})",

@@ -48,11 +48,11 @@ def test_plan_json_shape(make_pair, capsys):
     assert plan["source"] == {"name": "home", "server_name": "Home", "version": "10.11.11", "user_name": "alice",
                               "writable": True}
     rows = {r["title"]: r for r in plan["rows"]}
-    assert rows["Film [bold]0[/bold] (1990)"]["action"] == "upsert"
-    assert rows["Film [bold]0[/bold] (1990)"]["reason"] == "destination_missing"
-    assert rows["Film [bold]1[/bold] (1991)"]["reason"] == "near_complete"
-    row = rows["Film [bold]0[/bold] (1990)"]
-    assert set(row) >= {"key", "type", "title", "series", "season", "episode", "source_item_id",
+    assert rows["Film [bold]0[/bold]"]["action"] == "upsert"
+    assert rows["Film [bold]0[/bold]"]["reason"] == "destination_missing"
+    assert rows["Film [bold]1[/bold]"]["reason"] == "near_complete"
+    row = rows["Film [bold]0[/bold]"]
+    assert set(row) >= {"key", "type", "title", "year", "series", "season", "episode", "source_item_id",
                         "destination_item_ids", "source_ms", "destination_ms", "duration_ms", "source_played_at",
                         "destination_played_at", "action", "reason"}
     assert row["source_ms"] == 20 * MIN * 1000 and row["duration_ms"] == 100 * MIN * 1000
@@ -229,7 +229,7 @@ def test_apply_is_logged_under_the_state_dir_without_tokens(make_pair, capsys):
 def test_login_with_quick_connect(make_pair, capsys, monkeypatch):
     import threading
 
-    import cwtui.cli.login as login
+    import cwtui.core.login as login
 
     pair = make_pair()
     state = pair.source.state

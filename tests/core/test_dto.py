@@ -12,7 +12,7 @@ from cwtui.core import dto
 from cwtui.core.errors import BadResponse
 from cwtui.core.models import ItemKind
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "jellyfin-samples"
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "jellyfin-samples"
 
 
 @pytest.mark.parametrize(
@@ -188,7 +188,7 @@ def test_session_parsing():
 
 def _sample(name: str):
     path = SAMPLES / name
-    assert path.exists(), f"missing shared sample {path}"
+    assert path.exists(), f"missing sample {path} (tests/data/README.md lists them)"
     return json.loads(path.read_text())
 
 
