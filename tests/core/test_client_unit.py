@@ -733,3 +733,13 @@ def test_credentials_in_the_url_are_refused_without_showing_them(url):
 def test_an_invalid_port_is_one_usage_error(url):
     with pytest.raises(UsageError, match="port"):
         JellyfinClient(url, IDENT)
+
+
+def test_a_url_that_is_not_http_never_shows_its_credentials():
+    from cwtui.core.errors import UsageError
+    from cwtui.core.http import ClientIdentity
+    from cwtui.core.jellyfin import JellyfinClient
+
+    with pytest.raises(UsageError) as caught:
+        JellyfinClient("ftp://alice:s3cret-pw@example.org", ClientIdentity("d", "h"))
+    assert "s3cret-pw" not in str(caught.value) and "example.org" in str(caught.value)
