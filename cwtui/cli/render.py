@@ -60,8 +60,13 @@ def plan_json(plan: Plan, *, include_skipped: bool = True) -> dict[str, Any]:
 
 def result_json(result: ItemResult, row: PlanRow | None = None) -> dict[str, Any]:
     """One result line; with its plan row (apply), the item is named as in `plan --json`: exact Name, year, episode."""
-    named = {"title": result.title} if row is None else {
-        "title": row.name, "year": row.year, "series": row.series, "season": row.season, "episode": row.episode}
+    if row is not None:
+        named = {"title": row.name, "year": row.year, "series": row.series, "season": row.season,
+                 "episode": row.episode}
+    elif result.name:  # undo: the exact name the journal kept
+        named = {"title": result.name, "year": result.year}
+    else:  # a journal from before names were kept
+        named = {"title": result.title}
     return {"key": result.key, **named, "action": result.action.value,
             "status": result.status.value, "reason": result.reason.value,
             "destination_item_id": result.destination_item_id, "before_ms": result.before_ms,

@@ -254,8 +254,8 @@ class Run:
             writer.results([ResultRecord.of(s.seq, decided[s.seq], maybe_written=False)
                             for s in chunk if s.seq in decided])
             # Journal first: if this raises, nothing in the chunk is written.
-            writer.intents([Intent(s.seq, s.key, s.title, s.item_id, s.action.value, before, target)
-                            for s, before, target in go])
+            writer.intents([Intent(s.seq, s.key, s.title, s.item_id, s.action.value, before, target,
+                                   name=s.name, year=s.year) for s, before, target in go])
             decided.update(await self._write_and_verify(go, writer))
             writer.results([], sync=True)
             return [decided[s.seq] for s in chunk]

@@ -11,6 +11,7 @@ import httpx
 from cwtui.core import dto
 from cwtui.core.errors import BadRequest, BadResponse, DestinationTooOld, NotFound, ServerError, UsageError
 from cwtui.core.http import ClientIdentity, HttpSession, Messages
+from cwtui.core.urls import shown_url
 from cwtui.core.text import safe_text
 from cwtui.core.models import (
     AuthResult,
@@ -70,7 +71,7 @@ class JellyfinClient:
                  get_retries: int = 3, retry_delay: float = 0.2,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
         if not base_url.lower().startswith(("http://", "https://")):
-            raise UsageError(f"server URL must start with http:// or https://: {base_url!r}")
+            raise UsageError(f"server URL must start with http:// or https://: {shown_url(base_url)!r}")
         self.insecure = insecure
         self.token = token
         self.user_id = dto.norm_id(user_id)

@@ -120,6 +120,9 @@ class Intent:
     """The result of this write, or None when it never came (crash, dropped connection, killed process)."""
     steps_done: tuple[str, ...] = ()
     """Steps of a two-step restore that landed (STEP_UNPLAY) before the outcome."""
+    name: str = ""
+    """The item's exact Jellyfin Name (files from before this field have only `title`)."""
+    year: int | None = None
 
     @property
     def may_have_landed(self) -> bool:
@@ -127,12 +130,14 @@ class Intent:
 
     def to_json(self) -> dict[str, Any]:
         return {"type": "intent", "seq": self.seq, "key": self.key, "title": self.title, "item_id": self.item_id,
-                "action": self.action, "prior": user_data_to_json(self.prior), "target": target_to_json(self.target)}
+                "action": self.action, "prior": user_data_to_json(self.prior), "target": target_to_json(self.target),
+                "name": self.name, "year": self.year}
 
     @classmethod
     def from_json(cls, e: dict[str, Any]) -> Intent:
         return cls(int(e["seq"]), str(e["key"]), str(e.get("title", "")), str(e["item_id"]), str(e["action"]),
-                   user_data_from_json(e.get("prior")) or UserData(), target_from_json(e.get("target")))
+                   user_data_from_json(e.get("prior")) or UserData(), target_from_json(e.get("target")),
+                   name=str(e.get("name") or ""), year=e.get("year") if isinstance(e.get("year"), int) else None)
 
 
 @dataclass

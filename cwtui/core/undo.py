@@ -55,4 +55,5 @@ class UndoRun(Run):
         return Step(seq=intent.seq, key=intent.key, title=intent.title, item_id=intent.item_id, action=Action.RESTORE,
                     target=replace(Target.restoring(intent.prior), unplay_first=False),
                     expected=_run_left(intent, self.history), forced=self.force,
-                    note=f"written again by run {redone} (an undo of an undo)" if redone else "")
+                    note=f"written again by run {redone} (an undo of an undo)" if redone else "",
+                    name=intent.name, year=intent.year)

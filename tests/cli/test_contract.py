@@ -132,3 +132,16 @@ def test_apply_json_lines_name_each_item_as_the_plan_does(make_pair, capsys):
         assert line["status"] == "applied"
         assert {k: line[k] for k in ("title", "year", "series", "season", "episode")} == {
             k: expected[k] for k in ("title", "year", "series", "season", "episode")}
+
+
+def test_undo_json_lines_name_each_item_by_its_exact_name_and_year(make_pair, capsys):
+    pair = make_pair()
+    ids = episode_and_movies(pair)
+    code, out, _ = cli(capsys, "apply", "home-to-cabin", "--yes", "--json")
+    run_id = json.loads(out.splitlines()[-1])["run_id"]
+    code, out, err = cli(capsys, "undo", run_id, "--yes", "--json")
+    assert code == 0, err
+    by_key = {line["key"]: line for line in map(json.loads, out.splitlines()[:-1])}
+    for which, expected in EXPECTED.items():
+        line = by_key[ids[which]]
+        assert (line["title"], line["year"]) == (expected["title"], expected["year"]) and line["action"] == "restore"

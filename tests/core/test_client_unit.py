@@ -635,6 +635,7 @@ def test_repr_hides_token():
 @pytest.mark.anyio
 async def test_paging_past_the_servers_own_count_is_an_error():
     def endless(request):  # says there are 300, then keeps sending full pages of new ids
+        assert len(fake.requests) < 50, "the client kept paging past the count: no bound"
         start, limit = int(request.url.params["startIndex"]), int(request.url.params["limit"])
         return js({"Items": [movie(n + 1) for n in range(start, start + limit)], "TotalRecordCount": 300})
     fake = Fake()
@@ -732,3 +733,13 @@ def test_credentials_in_the_url_are_refused_without_showing_them(url):
 def test_an_invalid_port_is_one_usage_error(url):
     with pytest.raises(UsageError, match="port"):
         JellyfinClient(url, IDENT)
+
+
+def test_a_url_that_is_not_http_never_shows_its_credentials():
+    from cwtui.core.errors import UsageError
+    from cwtui.core.http import ClientIdentity
+    from cwtui.core.jellyfin import JellyfinClient
+
+    with pytest.raises(UsageError) as caught:
+        JellyfinClient("ftp://alice:s3cret-pw@example.org", ClientIdentity("d", "h"))
+    assert "s3cret-pw" not in str(caught.value) and "example.org" in str(caught.value)
