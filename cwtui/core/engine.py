@@ -109,7 +109,7 @@ class Run:
         self.dry_run = dry_run
         self.concurrency = max(1, concurrency)
         self.tolerance = tolerance_seconds
-        self.chunk_size = chunk_size or max(16, self.concurrency * 8)
+        self.chunk_size = chunk_size or max(32, self.concurrency * 16)
         self.undo_of = undo_of
         self.owns_client = owns_client
         self.lock = lock or (nullcontext if dry_run else

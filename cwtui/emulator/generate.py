@@ -191,6 +191,8 @@ def populate(state: EmulatorState, *, seed: int, movies: int, series: int, episo
         movie_keys, episode_keys = _pick(random.Random(f"resume:{seed}"), cat_movies, cat_series,
                                          resumable_movies, resumable_episodes)
         _resume(state, pop, random.Random(f"pos:{seed}"), movie_keys, episode_keys)
+        for item in state.items.values():  # a real server keeps each item's user-data key in its row
+            state.store.keys(item)
         return pop
 
 

@@ -142,7 +142,7 @@ class HeldWrites:
 
 async def test_escape_is_disabled_while_applying_and_cancel_stops_the_rest(make_world):
     world = make_world(extras=100)
-    hold = HeldWrites(world, free=32)  # the first chunk (32 at concurrency 4) writes; the second is held
+    hold = HeldWrites(world, free=64)  # the first chunk (64 at concurrency 4) writes; the second is held
     app = world.app(open_pair="home-to-cabin")
     app.client_factory = hold
     async with app.run_test(size=(100, 30)) as pilot:

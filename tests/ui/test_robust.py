@@ -58,7 +58,7 @@ async def test_escape_while_a_request_hangs_does_not_crash(make_world):
 
 async def test_ctrl_q_during_a_live_apply_asks_and_explains_cancel(make_world):
     world = make_world(extras=100)
-    hold = HeldWrites(world, free=32)  # the first chunk writes; then writes wait, so the run is surely going
+    hold = HeldWrites(world, free=64)  # the first chunk (64) writes; then writes wait, so the run is surely going
     app = world.app(open_pair="home-to-cabin")
     app.client_factory = hold
     async with app.run_test(size=(100, 30)) as pilot:
