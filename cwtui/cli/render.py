@@ -120,7 +120,7 @@ def print_plan(plan: Plan, out: TextIO, *, show_all: bool) -> None:
 def result_line(result: ItemResult) -> str:
     status = result.status.value.upper() if not result.dry_run else f"DRY RUN {result.status.value}"
     if result.dry_run and result.status is Status.APPLIED:
-        status = "DRY RUN would apply"
+        status = "DRY RUN would write"
     moved = f"{format_ms(result.before_ms)} -> {format_ms(result.after_ms)}"
     detail = f" ({safe_text(result.detail)})" if result.detail else ""
     return f"{status:<20} {result.reason.value:<20} {moved:<22} {safe_text(result.title)}{detail}"

@@ -77,10 +77,13 @@ class ProviderIndex:
             clash = [k for k in wanted if k in theirs and theirs[k] != wanted[k]]
             if clash:
                 key = clash[0]
+                name = getattr(thing, "name", "") or "an item"
+                year = getattr(thing, "production_year", None)
+                label = f"'{name}'" + (f" ({year})" if year else "") + f" [{thing.id}]"
                 return (
                     MatchStatus.AMBIGUOUS,
                     list(found.values()),
-                    f"{', '.join(via)} leads to an item whose {key} is {theirs[key]}, not {wanted[key]}",
+                    f"{', '.join(via)} leads to {label}, whose {key} is {theirs[key]}, not {wanted[key]}",
                 )
         return MatchStatus.MATCHED, list(found.values()), "by " + ", ".join(via)
 

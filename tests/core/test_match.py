@@ -35,6 +35,7 @@ def test_conflicting_id_makes_the_row_ambiguous():
     m = match_movie(src, ProviderIndex([a]))
     assert m.status is MatchStatus.AMBIGUOUS and m.destinations == ()
     assert "tmdb" in m.how
+    assert f"'{a.name}'" in m.how and a.id in m.how  # names the conflicting item, for the detail dialog
 
 
 def test_collection_ids_and_junk_values_are_not_match_keys():
