@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import cwtui.core.login as core_login
+
 import pytest
 from textual.widgets import Input, Select
 
@@ -46,6 +48,9 @@ async def test_password_login_saves_the_token_and_not_the_password(make_world):
         assert entry.user_name == "bob" and entry.url == CABIN_URL and entry.token
         assert entry.token in world.cabin.tokens and world.cabin.tokens[entry.token].user_id == entry.user_id
         assert "bobpw" not in world.config_file.path.read_text()
+        # The core login flow: one DeviceId for this server and user, sent with the login and kept in the entry.
+        assert entry.device_id and entry.device_id != world.config.device_id
+        assert world.cabin.tokens[entry.token].device_id == entry.device_id
 
 
 async def test_wrong_password_shows_in_place_and_saves_nothing(make_world):
@@ -100,7 +105,7 @@ async def test_api_key_login_picks_the_user(make_world):
 
 
 async def test_quick_connect_shows_the_code_and_logs_in_once_authorized(make_world, monkeypatch):
-    monkeypatch.setattr(LoginScreen, "POLL_SECONDS", 0.05)
+    monkeypatch.setattr(core_login, "POLL_SECONDS", 0.05)
     world = make_world(pair=False)
     app = world.app()
     async with app.run_test(size=(100, 40)) as pilot:
@@ -123,7 +128,7 @@ async def test_quick_connect_shows_the_code_and_logs_in_once_authorized(make_wor
 
 
 async def test_quick_connect_can_be_cancelled(make_world, monkeypatch):
-    monkeypatch.setattr(LoginScreen, "POLL_SECONDS", 0.05)
+    monkeypatch.setattr(core_login, "POLL_SECONDS", 0.05)
     world = make_world(pair=False)
     app = world.app()
     async with app.run_test(size=(100, 40)) as pilot:

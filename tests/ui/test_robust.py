@@ -8,7 +8,6 @@ import logging
 import pytest
 
 from cwtui.ui.app import CwtuiApp, run_tui
-from cwtui.ui.screens.apply import ApplyScreen
 from cwtui.ui.screens.diff import DiffScreen
 from cwtui.ui.screens.home import HomeScreen
 from cwtui.ui.screens.modals import ConfirmModal

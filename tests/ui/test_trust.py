@@ -7,7 +7,6 @@ import pytest
 from textual.notifications import Notify
 
 from cwtui.core.models import Action, ItemKind, Reason, UserData
-from cwtui.ui.screens.apply import ApplyScreen
 from cwtui.ui.screens.diff import DiffScreen
 from cwtui.ui.screens.modals import ConfirmModal
 from cwtui.ui.widgets.plan_format import force_blocker

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
+from collections.abc import Awaitable, Callable
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -28,12 +27,12 @@ from textual.widgets import (
 from cwtui.core.config_model import NAME_RE, ServerEntry
 from cwtui.core.errors import CwtuiError
 from cwtui.core.jellyfin import JellyfinClient
-from cwtui.core.models import AuthResult, User, format_ms
+from cwtui.core.login import LoginFlow
+from cwtui.core.models import QuickConnectCode, format_ms
 from cwtui.core.text import safe_lines, safe_text
 from cwtui.ui.widgets.forms import MarkedCheckbox, MarkedRadioButton, compact_form
 from cwtui.ui.screens.keys_first import AppKeysFirst
 
-QUICK_CONNECT_SECONDS = 600
 """Jellyfin forgets a Quick Connect request after 10 minutes."""
 
 
@@ -45,7 +44,6 @@ class LoginScreen(AppKeysFirst, Screen[bool]):
     ]
     PROBE_DELAY = 0.6
     """Seconds of quiet typing in the address before it is checked."""
-    POLL_SECONDS = 1.0
     """How often Quick Connect asks whether the code was authorized."""
 
     def __init__(self, entry: ServerEntry | None = None) -> None:
@@ -200,16 +198,28 @@ class LoginScreen(AppKeysFirst, Screen[bool]):
             self._error("Enter the user name.")
             return
         self._error("Logging in…")
-        self.app.config_file.ensure_device_id()  # the token is bound to this device id
-        client = self._client()
+        await self._login(lambda flow: flow.password(user, password))
+
+    def _flow(self) -> LoginFlow:
+        candidate = self._candidate()
+        return LoginFlow(self.app.config_file, candidate.name, candidate.url, self.app.client_factory,
+                         ca_bundle=candidate.ca_bundle, insecure=candidate.insecure)
+
+    async def _login(self, attempt: Callable[[LoginFlow], Awaitable[ServerEntry]],
+                     flow: LoginFlow | None = None) -> bool:
+        """The core login flow (the CLI's too): name, URL and a writable config are checked before anything is
+        sent, then one attempt, then the entry is saved with its own DeviceId."""
+        flow = flow or self._flow()
         try:
-            result = await client.login_password(user, password)
+            flow.check()
+            entry = await attempt(flow)
         except CwtuiError as exc:
             self._error(f"Login failed: {exc}")
-            return
-        finally:
-            await client.aclose()
-        self._save(result.user, result.token)
+            return False
+        self.notify(f"Logged in to '{entry.name}' as {safe_text(entry.user_name)}.", title="Server saved",
+                    markup=False)
+        self.dismiss(True)
+        return True
 
     # --- API key --------------------------------------------------------------------------------------
 
@@ -251,16 +261,7 @@ class LoginScreen(AppKeysFirst, Screen[bool]):
 
     @work(exclusive=True, group="login", description="Checking the key")
     async def login_api_key(self, key: str, user_id: str) -> None:
-        self.app.config_file.ensure_device_id()
-        client = self._client()
-        try:
-            user = await client.login_api_key(key, user_id)
-        except CwtuiError as exc:
-            self._error(f"Login failed: {exc}")
-            return
-        finally:
-            await client.aclose()
-        self._save(user, key)
+        await self._login(lambda flow: flow.api_key(key, user_id))
 
     # --- Quick Connect --------------------------------------------------------------------------------
 
@@ -282,53 +283,22 @@ class LoginScreen(AppKeysFirst, Screen[bool]):
 
     @work(exclusive=True, group="qc", description="Quick Connect")
     async def quick_connect(self) -> None:
-        """Show the code, then ask every POLL_SECONDS whether it was authorized, for at most 10 minutes."""
+        """Show the code, then ask (every core POLL_SECONDS) whether it was authorized, for at most 10 minutes."""
         self._error("")
-        self.app.config_file.ensure_device_id()
-        client = self._client()
         code_line = self.query_one("#qc-code", Static)
         countdown = self.query_one("#qc-countdown", Static)
-        try:
-            if not await client.quick_connect_enabled():
-                self._error("Quick Connect is switched off on this server (Dashboard → General).")
-                return
-            code = await client.quick_connect_initiate()
+
+        def on_code(code: QuickConnectCode) -> None:
             self.query_one("#qc-start", Button).disabled = True
             self.query_one("#qc-cancel", Button).disabled = False
             code_line.update(f"Code: {safe_text(code.code)}   Enter it in a signed-in Jellyfin app: "
                              "user menu → Quick Connect.")
-            deadline = time.monotonic() + QUICK_CONNECT_SECONDS
-            result: AuthResult | None = None
-            while (left := deadline - time.monotonic()) > 0:
-                countdown.update(f"Waiting for approval… {format_ms(int(left) * 1000)} left")
-                if await client.quick_connect_poll(code):
-                    result = await client.quick_connect_login(code)
-                    break
-                await asyncio.sleep(self.POLL_SECONDS)
-        except CwtuiError as exc:
+
+        def on_wait(left: int) -> None:
+            countdown.update(f"Waiting for approval… {format_ms(left * 1000)} left")
+
+        if not await self._login(lambda flow: flow.quick_connect(on_code, on_wait)):
             self._qc_idle("")
-            self._error(f"Quick Connect failed: {exc}")
-            return
-        finally:
-            await client.aclose()
-        if result is None:
-            self._qc_idle("The code expired after 10 minutes: start again.")
-            return
-        self._save(result.user, result.token)
-
-    # --- saving ---------------------------------------------------------------------------------------
-
-    def _save(self, user: User, token: str) -> None:
-        candidate = self._candidate()
-        entry = ServerEntry(candidate.name, candidate.url, user.id, user.name, token,
-                            ca_bundle=candidate.ca_bundle, insecure=candidate.insecure)
-        try:
-            self.app.config_file.save_server(entry)
-        except CwtuiError as exc:
-            self._error(f"Logged in, but the config cannot be saved: {exc}")
-            return
-        self.notify(f"Logged in to '{entry.name}' as {safe_text(user.name)}.", title="Server saved", markup=False)
-        self.dismiss(True)
 
     def action_back(self) -> None:
         self.workers.cancel_group(self, "qc")
