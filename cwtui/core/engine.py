@@ -270,7 +270,7 @@ class Run:
         if step.action is Action.UPSERT and now.played and target.played is None:
             return replace(target, played=False, play_count=now.play_count)
         if step.action is Action.RESTORE:
-            return replace(target, unplay_first=target.last_played is None and now.last_played is not None)
+            return target.against(now)
         return target
 
     # --- writes and the read-back ---------------------------------------------------------------------
@@ -298,7 +298,7 @@ class Run:
         return decided
 
     def _verdict(self, step: Step, before: UserData, target: Target, outcome: Outcome, now: UserData | None,
-                 stored: set[str] | None, first_step_landed: bool) -> ItemResult:
+                 stored: dict[str, bool] | None, first_step_landed: bool) -> ItemResult:
         """The result of one sent write, from its answer and what the read-back shows and stores."""
         if outcome is not None:
             why = "no answer before the cancel's deadline" if isinstance(outcome, _InFlight) else str(outcome)
@@ -381,7 +381,7 @@ class Run:
         await self.client.write_user_data(step.item_id, position_ticks=target.position_ticks, played=target.played,
                                           play_count=target.play_count, last_played=target.last_played)
 
-    async def _read_back(self, ids: list[str]) -> tuple[dict[str, UserData], set[str] | None]:
+    async def _read_back(self, ids: list[str]) -> tuple[dict[str, UserData], dict[str, bool] | None]:
         """What the server shows for each item (its DTOs, from its cache) and which of them its stored rows call
         resumable (filters=IsResumable is answered from the database: gotcha 17). Items a batched read that worked
         leaves out (12.0 alternate versions) are read one by one; a batched read that failed verifies nothing."""
@@ -392,7 +392,9 @@ class Run:
             return_exceptions=True)
         shown = {} if isinstance(shown_items, BaseException) else {
             i.id: i.user_data for i in shown_items if i.user_data is not None}
-        stored = None if isinstance(stored_items, BaseException) else {i.id for i in stored_items}
+        # What the stored rows say of each item the batched read found (items read one by one are not in /Items).
+        stored = None if isinstance(stored_items, BaseException) else {
+            item_id: item_id in {i.id for i in stored_items} for item_id in shown}
         missing = [] if isinstance(shown_items, BaseException) else [i for i in ids if i not in shown]
         if missing:
             gate = asyncio.Semaphore(READ_BACK_AT_ONCE)
@@ -405,8 +407,6 @@ class Run:
                         pass
 
             await asyncio.gather(*(one(i) for i in missing))
-            if stored is not None:
-                stored = _Unchecked(stored, set(missing))
         return shown, stored
 
     # --- results ---------------------------------------------------------------------------------------
@@ -432,19 +432,9 @@ SHADOWED = ("the server shows the write, but its stored rows disagree: an older 
             "re-adding the item in Jellyfin clears such rows")
 
 
-class _Unchecked(set):
-    """The stored-row set, minus items it cannot speak for (read one by one: 12.0 alternates are not in /Items)."""
-
-    def __init__(self, stored: set[str], unchecked: set[str]) -> None:
-        super().__init__(stored)
-        self.unchecked = unchecked
-
-
-def _stored_disagrees(item_id: str, target: Target, stored: set[str]) -> bool:
-    """A position > 0 must be in the stored resumable set, a 0 must not."""
-    if item_id in getattr(stored, "unchecked", ()):
-        return False
-    return (item_id in stored) != (target.position_ticks > 0)
+def _stored_disagrees(item_id: str, target: Target, stored: dict[str, bool]) -> bool:
+    """A position > 0 must be resumable in the stored rows, a 0 must not (items the rows cannot speak for pass)."""
+    return item_id in stored and stored[item_id] != (target.position_ticks > 0)
 
 
 def _describe(target: Target) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
@@ -385,9 +385,13 @@ class Target:
 
     @classmethod
     def restoring(cls, prior: UserData, now: UserData | None = None) -> Target:
-        """Everything back to `prior`; the unplayed route first only when a last-played time must go away."""
-        clear_date = prior.last_played is None and (now is None or now.last_played is not None)
-        return cls(prior.position_ticks, prior.played, prior.play_count, prior.last_played, unplay_first=clear_date)
+        """Everything back to `prior`; with the live state `now`, also whether the unplayed route must go first."""
+        target = cls(prior.position_ticks, prior.played, prior.play_count, prior.last_played)
+        return target if now is None else target.against(now)
+
+    def against(self, now: UserData) -> Target:
+        """A restore as the live state wants it: the unplayed route first only when a last-played time must go."""
+        return replace(self, unplay_first=self.last_played is None and now.last_played is not None)
 
 
 class Status(StrEnum):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 
 from cwtui.core.engine import Run, Step
 from cwtui.core.jellyfin import JellyfinClient
@@ -53,7 +52,7 @@ class UndoRun(Run):
     def _step(self, _: int, intent: Intent) -> Step:
         redone = self.history.redone.get(intent.seq)
         return Step(seq=intent.seq, key=intent.key, title=intent.title, item_id=intent.item_id, action=Action.RESTORE,
-                    target=replace(Target.restoring(intent.prior), unplay_first=False),
+                    target=Target.restoring(intent.prior),
                     expected=_run_left(intent, self.history), forced=self.force,
                     note=f"written again by run {redone} (an undo of an undo)" if redone else "",
                     name=intent.name, year=intent.year)
