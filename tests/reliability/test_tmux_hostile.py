@@ -5,13 +5,13 @@ sentence (no token) and exits non-zero. Every byte the TUI writes is recorded wi
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+
+from tests.terminal import Tmux, require_tmux
 
 from cwtui.core.config import ConfigFile
 from cwtui.core.errors import EXIT_CRASH
@@ -62,30 +62,13 @@ sys.exit(code)
 """
 
 
-def _tmux(*args: str) -> str:
-    return subprocess.run(["tmux", *args], capture_output=True, text=True, check=True).stdout
-
-
-def _screen() -> str:
-    return _tmux("capture-pane", "-t", SESSION, "-p", "-J")
-
-
-def _wait_for(text: str, timeout: float = 60.0) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:  # polls the terminal for a condition; bounded
-        screen = _screen()
-        if text in screen:
-            return screen
-        time.sleep(0.1)
-    raise AssertionError(f"{text!r} did not appear; the screen was:\n{_screen()}")
+_term = Tmux(SESSION, join_lines=True)
+_tmux, _screen, _wait_for = _term.run, _term.screen, _term.wait_for
 
 
 @pytest.fixture
 def tui_in_tmux(tmp_path):
-    if shutil.which("tmux") is None:
-        if os.environ.get("CI"):
-            pytest.fail("tmux is needed for the real-terminal test")
-        pytest.skip("tmux is not installed on this machine")
+    require_tmux()
     (tmp_path / "launcher.py").write_text(LAUNCHER)
     raw = tmp_path / "raw.out"
 

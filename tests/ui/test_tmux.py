@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -11,34 +10,19 @@ from pathlib import Path
 
 import pytest
 
+from tests.terminal import Tmux, require_tmux
+
 SESSION = f"cwtui-test-{os.getpid()}"
 """One session per test process: helpers and CI running at once must not share (or kill) a session."""
 
 
-def _tmux(*args: str) -> str:
-    return subprocess.run(["tmux", *args], capture_output=True, text=True, check=True).stdout
-
-
-def _screen() -> str:
-    return _tmux("capture-pane", "-t", SESSION, "-p")
-
-
-def _wait_for(text: str, timeout: float = 30.0) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        screen = _screen()
-        if text in screen:
-            return screen
-        time.sleep(0.1)
-    raise AssertionError(f"{text!r} did not appear; the screen was:\n{_screen()}")
+_term = Tmux(SESSION)
+_tmux, _screen, _wait_for = _term.run, _term.screen, _term.wait_for
 
 
 @pytest.fixture
 def tmux_demo(tmp_path):
-    if shutil.which("tmux") is None:
-        if os.environ.get("CI"):
-            pytest.fail("tmux is needed for the real-terminal test (.ci/run installs it)")
-        pytest.skip("tmux is not installed on this machine")
+    require_tmux()
     tmpdir = tmp_path / "tmp"
     tmpdir.mkdir()
     cwtui = Path(sys.executable).with_name("cwtui")
