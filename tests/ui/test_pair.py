@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from textual.widgets import Checkbox, Input, Select, SelectionList
 
+from cwtui.core.config_model import ServerEntry, UserLink
 from cwtui.ui.screens.home import HomeScreen
 from cwtui.ui.screens.pair import PairScreen
 
-from .conftest import settle
+from .conftest import CABIN_URL, settle
 
 pytestmark = pytest.mark.anyio
 
@@ -77,15 +80,21 @@ async def test_inputs_validate_as_you_type_and_block_saving(make_world):
         assert world.config.pairs == {}
 
 
+async def edit_pair(app, pilot) -> PairScreen:
+    """Open the first pair's settings from the home screen, with everything read."""
+    await settle(app, pilot)
+    await pilot.press("tab", "e")
+    await settle(app, pilot)
+    screen = app.screen
+    assert isinstance(screen, PairScreen)
+    return screen
+
+
 async def test_edit_keeps_values_and_renames(make_world):
     world = make_world(delta_seconds=45, libraries=("Movies",))
     app = world.app()
     async with app.run_test(size=(100, 40)) as pilot:
-        await settle(app, pilot)
-        await pilot.press("tab", "e")
-        await settle(app, pilot)
-        screen = app.screen
-        assert isinstance(screen, PairScreen)
+        screen = await edit_pair(app, pilot)
         assert screen.query_one("#delta_seconds", Input).value == "45"
         assert screen.query_one("#source", Select).value == "home"
         assert screen.query_one("#libraries", SelectionList).selected == ["Movies"]
@@ -94,3 +103,100 @@ async def test_edit_keeps_values_and_renames(make_world):
         await settle(app, pilot)
         assert set(world.config.pairs) == {"renamed"}
         assert world.config.pairs["renamed"].progress.delta_seconds == 45
+
+
+def household_world(make_world, **kw):
+    """home: alice (admin), bob, carol; cabin: alice (admin), bob, robert. The pair is edited by hand first: a
+    comment and `same_server = false`, which the screen does not edit and must keep."""
+    world = make_world(**kw)
+    for name in ("bob", "carol"):
+        world.home.add_user(name, password="pw")
+    world.cabin.add_user("robert", password="pw")
+    path = world.config_file.path
+    text_ = path.read_text()
+    head = "[pairs.home-to-cabin]\n"
+    assert head in text_
+    path.write_text(text_.replace(head, head + "# the family's pair: keep this comment\nsame_server = false\n"))
+    return world
+
+
+async def open_editor(app, pilot):
+    screen = await edit_pair(app, pilot)
+    screen.query_one("#users-mode", Select).value = "list"
+    await settle(app, pilot)
+    return screen
+
+
+async def test_user_map_editor_suggests_partners_by_name_and_saves_ids_and_names(make_world):
+    world = household_world(make_world)
+    app = world.app()
+    async with app.run_test(size=(100, 40)) as pilot:
+        screen = await open_editor(app, pilot)
+        labels = [str(label.render()) for label in screen.query(".user-row Label")]
+        assert labels == ["alice", "bob", "carol"]
+        picks = [screen.query_one(f"#user-{n}", Select) for n in range(3)]
+        cabin = {u.name: u.id for u in world.cabin.users.values()}
+        home = {u.name: u.id for u in world.home.users.values()}
+        # suggested by name (any case); carol has no partner
+        assert [p.value for p in picks] == [cabin["alice"], cabin["bob"], Select.NULL]
+        assert "alice (same name)" in [str(o[0]) for o in picks[0]._options]
+        assert text(screen, "#users-msg") == ""  # both tokens are administrators': no warning
+        picks[1].value = cabin["robert"]
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        assert isinstance(app.screen, HomeScreen)
+    pair = world.config.pairs["home-to-cabin"]
+    assert [(l.source, l.destination, l.source_id, l.destination_id) for l in pair.users] == [
+        ("alice", "alice", home["alice"], cabin["alice"]), ("bob", "robert", home["bob"], cabin["robert"])]
+    assert pair.same_server is False  # kept: the screen does not edit it
+    saved = world.config_file.path.read_text()
+    assert "# the family's pair: keep this comment" in saved
+
+
+async def test_saving_without_touching_the_map_keeps_it_and_same_server(make_world):
+    """The old screen rebuilt the PairEntry from its fields and so dropped `same_server` and `users` on save."""
+    world = household_world(make_world)
+    app = world.app()
+    async with app.run_test(size=(100, 40)) as pilot:
+        screen = await edit_pair(app, pilot)
+        screen.query_one("#users-mode", Select).value = "by-name"
+        await settle(app, pilot)
+        assert "alice → alice, bob → bob, carol → (no one)" in text(screen, "#users-preview")
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        assert world.config.pairs["home-to-cabin"].users == "by-name"
+        await pilot.press("e")
+        await settle(app, pilot)
+        assert app.screen.query_one("#users-mode", Select).value == "by-name"
+        app.screen.query_one("#delta_seconds", Input).value = "45"
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+    pair = world.config.pairs["home-to-cabin"]
+    assert (pair.users, pair.same_server, pair.progress.delta_seconds) == ("by-name", False, 45)
+
+
+async def test_a_token_that_cannot_act_for_others_is_said_in_one_line(make_world):
+    world = household_world(make_world)
+    bob = world.cabin.user_by_name("bob")
+    world.config_file.save_server(ServerEntry("cabin", CABIN_URL, bob.id, "bob",
+                                              world.cabin.issue_token(bob.id, device_id="cwtui-ui-tests")))
+    app = world.app()
+    async with app.run_test(size=(100, 40)) as pilot:
+        screen = await open_editor(app, pilot)
+        message = text(screen, "#users-msg")
+        assert message.count("\n") == 0
+        assert "'cabin' is logged in as bob, not an administrator: it can act only for bob" in message
+        assert world.config_file.load().servers["cabin"].token not in message
+
+
+async def test_an_explicit_list_is_reloaded_into_the_editor(make_world):
+    world = household_world(make_world)
+    pair = world.config.pairs["home-to-cabin"]
+    world.config_file.save_pair(replace(pair, users=(UserLink("carol", "ROBERT"),)))
+    app = world.app()
+    async with app.run_test(size=(100, 40)) as pilot:
+        screen = await open_editor(app, pilot)
+        assert screen.query_one("#users-mode", Select).value == "list"
+        robert = world.cabin.user_by_name("robert").id
+        assert [screen.query_one(f"#user-{n}", Select).value for n in range(3)] == [Select.NULL, Select.NULL,
+                                                                                    robert]
