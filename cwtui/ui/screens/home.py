@@ -89,7 +89,7 @@ class HomeScreen(AppKeysFirst, Screen):
         table.clear()
         for entry in self.config.servers.values():
             table.add_row(Text(entry.name), Text(shown_url(entry.url)),
-                          Text(safe_text(entry.user_name) or "(not logged in)"),
+                          Text(safe_text(entry.user_name) or ("(API key)" if entry.api_key else "(not logged in)")),
                           Text("checking…", style="italic"), _tls_cell(entry), key=entry.name)
         self.query_one("#no-servers").display = not self.config.servers
         table.display = bool(self.config.servers)
@@ -126,7 +126,8 @@ class HomeScreen(AppKeysFirst, Screen):
             return
         try:
             info = await client.public_info()
-            await client.me()  # the saved token, not only the address: a rejected token is not "ok"
+            # the saved token, not only the address: a rejected token is not "ok" (an API key has no user of its own)
+            await (client.token_user() if entry.api_key and not entry.user_id else client.me())
         except AuthError:
             self._set_status(entry.name, Text(f"✗ {entry.name}: token rejected; press enter here to log in again",
                                               style="bold red"))

@@ -99,7 +99,7 @@ class PairScreen(AppKeysFirst, Screen[bool]):
         except CwtuiError as exc:
             self.query_one("#error", Static).update(str(exc))
             return
-        options = [(f"{e.name} ({e.user_name or 'not logged in'} @ {e.url})", e.name)
+        options = [(f"{e.name} ({e.user_name or ('API key' if e.api_key else 'not logged in')} @ {e.url})", e.name)
                    for e in self.config.servers.values()]
         for select_id in ("#source", "#destination"):
             self.query_one(select_id, Select).set_options(options)
@@ -186,7 +186,12 @@ class PairScreen(AppKeysFirst, Screen[bool]):
         libraries = self.query_one("#libraries", MarkedSelectionList)
         message = self.query_one("#libraries-msg", Static)
         client = self._client(server)
+        seen_by = ""
         try:
+            if not self.config.server(server).user_id:  # an API key: libraries as one of the server's users sees them
+                users = sorted(await client.users(), key=lambda u: not u.is_admin)
+                if users:
+                    client, seen_by = client.for_user(users[0].id), users[0].name
             self.libraries = await client.libraries()
         except CwtuiError as exc:
             message.update(f"The source's libraries cannot be read: {exc}")
@@ -197,7 +202,10 @@ class PairScreen(AppKeysFirst, Screen[bool]):
         libraries.clear_options()
         libraries.add_options([(lib.name, lib.name, lib.name.lower() in wanted or lib.id in wanted)
                                for lib in self.libraries])
-        message.update("" if self.libraries else "The source shows this user no libraries.")
+        if not self.libraries:
+            message.update("The source shows this user no libraries.")
+        else:
+            message.update(f"As {seen_by} sees them (the entry is an API key)." if seen_by else "")
 
     @work(exclusive=True, group="users", description="Reading both servers' users")
     async def read_users(self, source: str, destination: str) -> None:

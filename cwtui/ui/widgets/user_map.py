@@ -44,6 +44,12 @@ class UserMapEditor(Vertical):
     that was saved is kept as it was, so a server that does not answer cannot make a save drop the map.
     """
 
+    DEFAULT_CSS = """
+    UserMapEditor, UserMapEditor #users-rows {
+        height: auto;
+    }
+    """
+
     def __init__(self, users: str | tuple[UserLink, ...] | None, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.saved = users
@@ -67,6 +73,7 @@ class UserMapEditor(Vertical):
         yield Vertical(id="users-rows")
 
     def on_mount(self) -> None:
+        self.query_one("#users-msg").display = False
         self._show_mode()
 
     @on(Select.Changed, "#users-mode")
@@ -78,19 +85,24 @@ class UserMapEditor(Vertical):
         mode = self.mode
         self.query_one("#users-rows").display = mode == LIST and self.loaded
         preview = self.query_one("#users-preview", Static)
-        preview.display = mode != NONE
+        text = ""
         if mode == BY_NAME and self.loaded:
             pairs = [f"{s.name} → {d.name}" if (d := suggest(s, self.destination_users, same_server=False))
                      else f"{s.name} → (no one)" for s in self.source_users]
-            preview.update(safe_text("By name: " + ", ".join(pairs)))
-        elif mode != NONE and not self.loaded:
-            preview.update("The users show here once both servers are chosen and read.")
-        else:
-            preview.update("")
+            text = "By name: " + ", ".join(pairs)
+        elif mode == LIST and self.loaded:
+            text = ("Source user → destination user (destination users: "
+                    f"{', '.join(d.name for d in self.destination_users)})")
+        elif mode != NONE:
+            text = "The users show here once both servers are chosen and read."
+        preview.update(safe_text(text))
+        preview.display = bool(text)
 
     def say(self, lines: list[str]) -> None:
         """What the tokens may do, or why the users could not be read: one line each."""
-        self.query_one("#users-msg", Static).update(safe_text("\n".join(lines)))
+        message = self.query_one("#users-msg", Static)
+        message.update(safe_text("\n".join(lines)))
+        message.display = bool(lines)
 
     async def show_users(self, source_users: list[User], destination_users: list[User], *,
                          same_server: bool) -> None:
