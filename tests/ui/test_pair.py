@@ -11,7 +11,7 @@ from cwtui.core.config_model import ServerEntry, UserLink
 from cwtui.ui.screens.home import HomeScreen
 from cwtui.ui.screens.pair import PairScreen
 
-from .conftest import CABIN_URL, settle
+from .conftest import CABIN_URL, HOME_URL, settle
 
 pytestmark = pytest.mark.anyio
 
@@ -177,16 +177,21 @@ async def test_saving_without_touching_the_map_keeps_it_and_same_server(make_wor
 
 async def test_a_token_that_cannot_act_for_others_is_said_in_one_line(make_world):
     world = household_world(make_world)
-    bob = world.cabin.user_by_name("bob")
-    world.config_file.save_server(ServerEntry("cabin", CABIN_URL, bob.id, "bob",
-                                              world.cabin.issue_token(bob.id, device_id="cwtui-ui-tests")))
+    for name, url, state in (("home", HOME_URL, world.home), ("cabin", CABIN_URL, world.cabin)):
+        bob = state.user_by_name("bob")
+        world.config_file.save_server(ServerEntry(name, url, bob.id, "bob",
+                                                  state.issue_token(bob.id, device_id="cwtui-ui-tests")))
     app = world.app()
     async with app.run_test(size=(100, 40)) as pilot:
         screen = await open_editor(app, pilot)
-        message = text(screen, "#users-msg")
-        assert message.count("\n") == 0
-        assert "'cabin' is logged in as bob, not an administrator: it can act only for bob" in message
-        assert world.config_file.load().servers["cabin"].token not in message
+        lines = text(screen, "#users-msg").splitlines()
+        assert [line.split(" can act only for ")[0] for line in lines] == ["'home'", "'cabin'"]
+        assert all("bob (not an administrator; an API key acts for anyone)" in line for line in lines)
+        tokens = [entry.token for entry in world.config_file.load().servers.values()]
+        assert not any(token in line for token in tokens for line in lines)
+        screen.query_one("#users-mode", Select).value = "none"
+        await pilot.pause()
+        assert not screen.query_one("#users-msg").display  # no map: each entry acts for its own user
 
 
 async def test_an_explicit_list_is_reloaded_into_the_editor(make_world):

@@ -224,8 +224,8 @@ class PairScreen(AppKeysFirst, Screen[bool]):
             if problem:
                 lines.append(f"'{name}': the users cannot be read: {problem}")
             elif token_user is not None and not token_user.is_admin:
-                lines.append(f"'{name}' is logged in as {token_user.name}, not an administrator: it can act only "
-                             f"for {token_user.name} (an API key or an administrator's login acts for anyone)")
+                lines.append(f"'{name}' can act only for {token_user.name} (not an administrator; an API key acts "
+                             "for anyone)")
         editor.say(lines)
         if all(users):
             await editor.show_users(users[0], users[-1], same_server=source == destination)

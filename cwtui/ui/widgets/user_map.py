@@ -57,6 +57,8 @@ class UserMapEditor(Vertical):
         self.destination_users: list[User] = []
         self.same_server = False
         self.loaded = False
+        self.lines: list[str] = []
+        """What the tokens may do, shown unless the map is off (then each entry acts for its own user)."""
 
     @property
     def mode(self) -> str:
@@ -73,7 +75,6 @@ class UserMapEditor(Vertical):
         yield Vertical(id="users-rows")
 
     def on_mount(self) -> None:
-        self.query_one("#users-msg").display = False
         self._show_mode()
 
     @on(Select.Changed, "#users-mode")
@@ -97,12 +98,14 @@ class UserMapEditor(Vertical):
             text = "The users show here once both servers are chosen and read."
         preview.update(safe_text(text))
         preview.display = bool(text)
+        message = self.query_one("#users-msg", Static)
+        message.update("\n".join(self.lines))
+        message.display = bool(self.lines) and mode != NONE
 
     def say(self, lines: list[str]) -> None:
         """What the tokens may do, or why the users could not be read: one line each."""
-        message = self.query_one("#users-msg", Static)
-        message.update(safe_text("\n".join(lines)))
-        message.display = bool(lines)
+        self.lines = [safe_text(line) for line in lines]  # per line: the filter would drop the newlines
+        self._show_mode()
 
     async def show_users(self, source_users: list[User], destination_users: list[User], *,
                          same_server: bool) -> None:
