@@ -107,7 +107,7 @@ async def test_edit_keeps_values_and_renames(make_world):
 
 def household_world(make_world, **kw):
     """home: alice (admin), bob, carol; cabin: alice (admin), bob, robert. The pair is edited by hand first: a
-    comment and `same_server = false`, which the screen does not edit and must keep."""
+    comment, `same_server = false` and `direction = "both"`, which the screen does not edit and must keep."""
     world = make_world(**kw)
     for name in ("bob", "carol"):
         world.home.add_user(name, password="pw")
@@ -116,7 +116,8 @@ def household_world(make_world, **kw):
     text_ = path.read_text()
     head = "[pairs.home-to-cabin]\n"
     assert head in text_
-    path.write_text(text_.replace(head, head + "# the family's pair: keep this comment\nsame_server = false\n"))
+    path.write_text(text_.replace(head, head + "# the family's pair: keep this comment\nsame_server = false\n"
+                                                "direction = \"both\"\n"))
     return world
 
 
@@ -148,7 +149,7 @@ async def test_user_map_editor_suggests_partners_by_name_and_saves_ids_and_names
     pair = world.config.pairs["home-to-cabin"]
     assert [(l.source, l.destination, l.source_id, l.destination_id) for l in pair.users] == [
         ("alice", "alice", home["alice"], cabin["alice"]), ("bob", "robert", home["bob"], cabin["robert"])]
-    assert pair.same_server is False  # kept: the screen does not edit it
+    assert (pair.same_server, pair.direction) == (False, "both")  # kept: the screen does not edit them
     saved = world.config_file.path.read_text()
     assert "# the family's pair: keep this comment" in saved
 
@@ -172,7 +173,8 @@ async def test_saving_without_touching_the_map_keeps_it_and_same_server(make_wor
         await pilot.press("ctrl+s")
         await settle(app, pilot)
     pair = world.config.pairs["home-to-cabin"]
-    assert (pair.users, pair.same_server, pair.progress.delta_seconds) == ("by-name", False, 45)
+    assert (pair.users, pair.same_server, pair.direction, pair.progress.delta_seconds) == ("by-name", False, "both",
+                                                                                          45)
 
 
 async def test_a_token_that_cannot_act_for_others_is_said_in_one_line(make_world):
