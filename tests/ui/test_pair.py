@@ -207,3 +207,39 @@ async def test_an_explicit_list_is_reloaded_into_the_editor(make_world):
         robert = world.cabin.user_by_name("robert").id
         assert [screen.query_one(f"#user-{n}", Select).value for n in range(3)] == [Select.NULL, Select.NULL,
                                                                                     robert]
+
+
+async def test_one_server_shares_between_users_with_a_list_only(make_world):
+    """One entry on both sides is the "share with family" case: a list is needed, and no user is offered to
+    themselves; by name (everyone with themselves) and no map are refused."""
+    world = household_world(make_world)
+    app = world.app()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("p")
+        await pilot.pause()
+        screen = app.screen
+        screen.query_one("#name", Input).value = "share"
+        screen.query_one("#source", Select).value = "home"
+        screen.query_one("#destination", Select).value = "home"
+        await settle(app, pilot)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "needs a list of users" in text(screen, "#error")
+        screen.query_one("#users-mode", Select).value = "by-name"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "every user with themselves" in text(screen, "#error")
+        screen.query_one("#users-mode", Select).value = "list"
+        await settle(app, pilot)
+        home = {u.name: u.id for u in world.home.users.values()}
+        alice = screen.query_one("#user-0", Select)
+        assert home["alice"] not in [value for _, value in alice._options]  # not offered to herself
+        assert alice.value == Select.NULL  # and not suggested
+        alice.value = home["carol"]
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        assert isinstance(app.screen, HomeScreen)
+    pair = world.config.pairs["share"]
+    assert (pair.source, pair.destination) == ("home", "home")
+    assert [(l.source, l.destination) for l in pair.users] == [("alice", "carol")]

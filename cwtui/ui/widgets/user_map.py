@@ -110,7 +110,6 @@ class UserMapEditor(Vertical):
     async def show_users(self, source_users: list[User], destination_users: list[User], *,
                          same_server: bool) -> None:
         """One row per source user; picks come from the saved list, else the suggestion by name."""
-        picks = self.picks() if self.loaded else {}
         self.source_users, self.destination_users = source_users, destination_users
         self.same_server, self.loaded = same_server, True
         links = self.saved if isinstance(self.saved, tuple) else ()
@@ -121,11 +120,8 @@ class UserMapEditor(Vertical):
             hint = suggest(source, destination_users, same_server=same_server)
             choices = [(f"{d.name} (same name)" if d is hint else d.name, d.id) for d in destination_users
                        if not (same_server and d.id == source.id)]
-            if source.id in picks:
-                pick = picks[source.id]
-            else:
-                chosen = saved_pick(source, links, destination_users) if links else hint
-                pick = chosen.id if chosen else Select.NULL
+            chosen = saved_pick(source, links, destination_users) if links else hint
+            pick = chosen.id if chosen else Select.NULL
             select = Select([(safe_text(label), value) for label, value in choices], prompt=NOT_SYNCED,
                             value=pick if any(v == pick for _, v in choices) else Select.NULL,
                             id=f"user-{n}", compact=True)
