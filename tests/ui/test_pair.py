@@ -20,16 +20,21 @@ def text(screen, selector: str) -> str:
     return str(screen.query_one(selector).render())
 
 
+async def add_pair(app, pilot) -> PairScreen:
+    """Open an empty pair form from the home screen."""
+    await settle(app, pilot)
+    await pilot.press("p")
+    await pilot.pause()
+    assert isinstance(app.screen, PairScreen)
+    return app.screen
+
+
 async def test_create_a_pair_with_settings_and_a_library(make_world):
     world = make_world(pair=False)
     world.cabin.config["MaxResumePct"] = 85
     app = world.app()
     async with app.run_test(size=(100, 40)) as pilot:
-        await settle(app, pilot)
-        await pilot.press("p")
-        await pilot.pause()
-        screen = app.screen
-        assert isinstance(screen, PairScreen)
+        screen = await add_pair(app, pilot)
         screen.query_one("#name", Input).value = "cabin-from-home"
         screen.query_one("#source", Select).value = "home"
         screen.query_one("#destination", Select).value = "cabin"
@@ -56,10 +61,7 @@ async def test_inputs_validate_as_you_type_and_block_saving(make_world):
     world = make_world(pair=False)
     app = world.app()
     async with app.run_test(size=(100, 40)) as pilot:
-        await settle(app, pilot)
-        await pilot.press("p")
-        await pilot.pause()
-        screen = app.screen
+        screen = await add_pair(app, pilot)
         screen.query_one("#min_seconds", Input).value = "-5"
         screen.query_one("#max_percent", Input).value = "140"
         await pilot.pause()
@@ -215,10 +217,7 @@ async def test_one_server_shares_between_users_with_a_list_only(make_world):
     world = household_world(make_world)
     app = world.app()
     async with app.run_test(size=(100, 40)) as pilot:
-        await settle(app, pilot)
-        await pilot.press("p")
-        await pilot.pause()
-        screen = app.screen
+        screen = await add_pair(app, pilot)
         screen.query_one("#name", Input).value = "share"
         screen.query_one("#source", Select).value = "home"
         screen.query_one("#destination", Select).value = "home"
