@@ -209,15 +209,18 @@ class PairScreen(AppKeysFirst, Screen[bool]):
 
     @work(exclusive=True, group="users", description="Reading both servers' users")
     async def read_users(self, source: str, destination: str) -> None:
-        """Both servers' users for the map editor, and one line per side a token cannot serve a map on."""
+        """Both servers' users for the map editor, and one line per side a token cannot serve a map on.
+
+        The form may be left while the servers answer: nothing after an await assumes the widgets are there."""
         editor = self.query_one("#user-map", UserMapEditor)
-        editor.say(["Reading both servers' users…"])
         ends = [source] if source == destination else [source, destination]
         clients = [self._client(name) for name in ends]
         try:
             found = await asyncio.gather(*(_who(c) for c in clients))
         finally:
             await asyncio.gather(*(c.aclose() for c in clients), return_exceptions=True)
+        if not editor.is_attached:
+            return
         lines, users = [], []
         for name, (token_user, listed, problem) in zip(ends, found):
             users.append(listed)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.widgets import Label, Select, Static
 
 from cwtui.core.config_model import BY_NAME, UserLink
@@ -105,7 +106,14 @@ class UserMapEditor(Vertical):
     def say(self, lines: list[str]) -> None:
         """What the tokens may do, or why the users could not be read: one line each."""
         self.lines = [safe_text(line) for line in lines]  # per line: the filter would drop the newlines
-        self._show_mode()
+        self._refresh()
+
+    def _refresh(self) -> None:
+        """_show_mode from a worker's answer: the form may have been left meanwhile, its widgets being removed."""
+        try:
+            self._show_mode()
+        except NoMatches:
+            pass
 
     async def show_users(self, source_users: list[User], destination_users: list[User], *,
                          same_server: bool) -> None:
@@ -113,7 +121,10 @@ class UserMapEditor(Vertical):
         self.source_users, self.destination_users = source_users, destination_users
         self.same_server, self.loaded = same_server, True
         links = self.saved if isinstance(self.saved, tuple) else ()
-        rows = self.query_one("#users-rows", Vertical)
+        try:
+            rows = self.query_one("#users-rows", Vertical)
+        except NoMatches:
+            return  # the form was left while the servers answered
         await rows.remove_children()
         widgets = []
         for n, source in enumerate(source_users):
@@ -127,8 +138,9 @@ class UserMapEditor(Vertical):
                             id=f"user-{n}", compact=True)
             widgets.append(Horizontal(Label(safe_text(source.name), classes="field-label"), select,
                                       classes="field-row user-row"))
-        await rows.mount_all(widgets)
-        self._show_mode()
+        if rows.is_attached:
+            await rows.mount_all(widgets)
+        self._refresh()
 
     def picks(self) -> dict[str, str | None]:
         """Source user id -> the destination user id picked (None: not synced)."""
