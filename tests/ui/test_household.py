@@ -131,3 +131,21 @@ async def test_home_checks_an_api_key_entry_by_its_key_not_by_a_user_it_does_not
         cabin_key = next(line for line in lines if line.lstrip().startswith("cabin-key"))
         assert "(API key)" in home_key and "✓ Home 10.11.11, writes ok" in home_key
         assert "token rejected" in cabin_key
+
+
+async def test_a_household_run_read_back_from_the_journal_names_each_lines_users(household_world, fixed_run_id):
+    from cwtui.ui.screens.run_view import RunViewScreen
+
+    async with family_diff(household_world) as (app, pilot):
+        for key in ("a", "d", "enter", "y", "escape", "escape", "h", "enter"):
+            await pilot.press(key)
+            await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, RunViewScreen)
+        log = screen.query_one("#results", ResultLog)
+        titles = [str(log.get_cell_at((n, 3))) for n in range(log.row_count)]
+        assert len(titles) == 14
+        assert sum(t.startswith("bob→robert · ") for t in titles) == 3
+        assert sum(t.startswith("alice · ") for t in titles) == 11  # the active_session skip too (no intent)
+        assert text(screen, "#user-totals") == "alice: 8 applied, 3 skipped · bob→robert: 3 applied"
+        assert "(Cabin, 2 users)" in text(screen, "#mode")

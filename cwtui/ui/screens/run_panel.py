@@ -125,6 +125,10 @@ class RunPanel(AppKeysFirst, Screen[bool]):
 
     def _flush(self) -> None:
         batch, self._pending = self._pending, []
+        self._add(batch)
+
+    def _add(self, batch: list[ItemResult]) -> None:
+        """Results into the table, the progress bar and the totals (all and per user)."""
         if not batch:
             return
         with self.app.batch_update():
@@ -146,7 +150,7 @@ class RunPanel(AppKeysFirst, Screen[bool]):
         per_user = self.query_one("#user-totals", Static)
         per_user.display = bool(self.user_totals)
         per_user.update(" · ".join(
-            f"{who}: " + ", ".join(f"{n} {status_word(s, self.dry_run_shown)}" for s, n in counts.items() if n)
+            f"{who}: " + ", ".join(f"{counts[s]} {status_word(s, self.dry_run_shown)}" for s in Status if counts.get(s))
             for who, counts in self.user_totals.items()))
 
     def _finish(self, run_id: str | None, what: str, *, cancelled: bool, extra: str = "") -> None:
