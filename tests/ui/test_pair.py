@@ -242,3 +242,21 @@ async def test_one_server_shares_between_users_with_a_list_only(make_world):
     pair = world.config.pairs["share"]
     assert (pair.source, pair.destination) == ("home", "home")
     assert [(l.source, l.destination) for l in pair.users] == [("alice", "carol")]
+
+
+async def test_users_that_cannot_be_read_are_said_and_a_saved_list_is_kept(make_world):
+    world = household_world(make_world)
+    pair = world.config.pairs["home-to-cabin"]
+    links = (UserLink("bob", "robert"),)
+    world.config_file.save_pair(replace(pair, users=links))
+    world.config_file.save_server(replace(world.config.servers["cabin"], token="rejected-token"))
+    app = world.app()
+    async with app.run_test(size=(100, 40)) as pilot:
+        screen = await open_editor(app, pilot)
+        message = text(screen, "#users-msg")
+        assert message.startswith("'cabin': the users cannot be read: ") and "\n" not in message
+        assert "rejected-token" not in message
+        assert not screen.query(".user-row")  # no rows to pick from
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+    assert world.config.pairs["home-to-cabin"].users == links  # kept as saved, not dropped
