@@ -112,9 +112,10 @@ class PairSync:
         else:
             library_ids = await self._library_ids()
             indexed = await index_pair(self.source, self.destination, same_server=same_server,
-                                       library_ids=library_ids, progress=say)
+                                       library_ids=library_ids, progress=say, played=settings.played)
             rows = plan_rows(indexed.matches, indexed.zeros, settings, rules,
-                             shared_rows=self.destination_info.version_tuple < (10, 11))
+                             shared_rows=self.destination_info.version_tuple < (10, 11), played=indexed.played,
+                             played_on_destination=indexed.played_on_destination)
         for client, entry in ((self.source, self.source_entry), (self.destination, self.destination_entry)):
             if client.skipped_malformed:
                 notices.append(f"{client.skipped_malformed} items from '{entry.name}' had a shape cwtui could not "
