@@ -11,7 +11,9 @@ from typing import Any, TextIO
 from cwtui.core.text import safe_text
 from cwtui.core.models import Action, ItemResult, Plan, PlanRow, SideInfo, Status, format_ms
 
-ACTION_WORD = {Action.UPSERT: "WRITE", Action.CLEAR: "CLEAR", Action.SKIP: "skip"}
+ACTION_WORD = {Action.UPSERT: "WRITE", Action.CLEAR: "CLEAR", Action.FINISH: "FINISH", Action.MARK_PLAYED: "PLAYED",
+               Action.SKIP: "skip"}
+MARKS_PLAYED = (Action.FINISH, Action.MARK_PLAYED)
 
 
 def _iso(at: datetime | None) -> str | None:
@@ -47,7 +49,7 @@ def plan_json(plan: Plan, *, include_skipped: bool = True) -> dict[str, Any]:
             "effective_max_percent": plan.effective_max_percent or None,
             "timestamp_tolerance_seconds": s.timestamp_tolerance_seconds,
             "respect_server_resume_rules": s.respect_server_resume_rules, "replay_watched": s.replay_watched,
-            "libraries": list(s.libraries),
+            "finish": s.finish, "played": s.played, "libraries": list(s.libraries),
             "destination_resume_rules": None if plan.rules is None else {
                 "min_resume_pct": plan.rules.min_resume_pct, "max_resume_pct": plan.rules.max_resume_pct,
                 "min_resume_duration_seconds": plan.rules.min_resume_duration_seconds},
@@ -110,7 +112,10 @@ def print_plan(plan: Plan, out: TextIO, *, show_all: bool) -> None:
     elif plan.rows:
         out.write("Nothing to write. (--all shows the skipped rows and why.)\n")
     summary = plan.summary()["by_action"]
-    out.write(f"{summary.get('upsert', 0)} to write, {summary.get('clear', 0)} to clear, "
+    finish, played = summary.get("finish", 0), summary.get("mark_played", 0)
+    marks = (f"{finish} to finish, " if finish or plan.settings.finish else "") + (
+        f"{played} to mark played, " if played or plan.settings.played else "")
+    out.write(f"{summary.get('upsert', 0)} to write, {summary.get('clear', 0)} to clear, {marks}"
               f"{summary.get('skip', 0)} skipped" + ("" if show_all else " (--all to see them)") + "\n")
     by_reason = plan.summary()["by_reason"]
     if by_reason:
@@ -122,6 +127,8 @@ def result_line(result: ItemResult) -> str:
     if result.dry_run and result.status is Status.APPLIED:
         status = "DRY RUN would write"
     moved = f"{format_ms(result.before_ms)} -> {format_ms(result.after_ms)}"
+    if result.action in MARKS_PLAYED:  # the position alone would not say that it was marked played
+        moved += " finished" if result.action is Action.FINISH else " marked played"
     detail = f" ({safe_text(result.detail)})" if result.detail else ""
     return f"{status:<20} {result.reason.value:<20} {moved:<22} {safe_text(result.title)}{detail}"
 

@@ -270,3 +270,12 @@ def test_a_finish_is_skipped_live_when_playing_or_changed_since_the_plan():
     done = verdict(item(ud(0, played=True, count=1, last=500)), action=Action.FINISH, target=target, expected=(read,))
     assert done.reason is Reason.PROGRESS_UNCHANGED
     assert verdict(item(read), action=Action.FINISH, target=target, expected=(read,)) is None
+
+
+def test_finish_writes_a_row_shared_by_two_copies_once_on_10_10():
+    src = movie(0, played=True, last=500)
+    a, b = (replace(d, user_data=replace(d.user_data, key="tt1")) for d in (movie(600, last=0), movie(600, last=0)))
+    rows = plan_rows([], [ZeroCandidate(a, src), ZeroCandidate(b, src)], ProgressSettings(finish=True), None,
+                     shared_rows=True)
+    assert [(v.action, v.reason) for v in rows[0].versions] == [(Action.FINISH, Reason.FINISHED_ON_SOURCE),
+                                                               (Action.SKIP, Reason.SHARED_ROW)]
