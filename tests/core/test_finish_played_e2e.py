@@ -246,3 +246,64 @@ async def test_played_leaves_what_the_destination_played_or_started_and_names_un
     assert ([r.destination_item_id for r in results if r.status is Status.APPLIED]
             == [ids[("destination", 2)]])
     assert len(writes_seen(pair.destination.emulator, start)) == 1
+
+
+async def test_played_between_two_users_of_one_server_matches_by_id(tmp_path):
+    from cwtui.core.config import ConfigFile
+    from cwtui.core.config_model import PairEntry, ServerEntry
+    from cwtui.core.journal import Journal
+    from cwtui.core.models import ProgressSettings
+
+    from ..conftest import make_side
+
+    side = make_side("10.11.11", "Home")
+    try:
+        state = side.state
+        bob = state.add_user("bob", password="pw2")
+        bob_token = state.issue_token(bob, device_id="cwtui-test-bob")
+        lib = state.add_library("Movies", "movies")
+        film = state.add_movie(lib, "Heat", year=1995, runtime_ticks=ticks(170 * MIN), provider_ids={"Imdb": "tt1"})
+        state.set_user_data(side.user_id, film, played=True, play_count=2, last_played=at(500))
+        cf = ConfigFile(tmp_path / "config.toml")
+        cf.ensure_device_id()
+        cf.save_server(ServerEntry("alice", side.url, side.user_id, "alice", side.token))
+        cf.save_server(ServerEntry("bob", side.url, bob, "bob", bob_token))
+        cf.save_pair(PairEntry("a-to-b", "alice", "bob", ProgressSettings(played=True)))
+        async with PairSync(cf.load(), "a-to-b", Journal(tmp_path / "state")) as sync:
+            plan = await sync.plan()
+            results = [r async for r in sync.start_apply(plan).results()]
+        assert [(r.action, r.reason) for r in plan.rows] == [(Action.MARK_PLAYED, Reason.PLAYED_ON_SOURCE)]
+        assert plan.rows[0].destination_item_ids == (film,)
+        assert [r.status for r in results] == [Status.APPLIED]
+        now = state.get_user_data(bob, film)
+        assert (now.played, now.play_count, now.last_played) == (True, 2, at(500))
+    finally:
+        side.emulator.stop()
+
+
+async def test_a_dry_run_of_a_finish_says_what_it_would_mark(make_pair):
+    pair = make_pair(finish=True)
+    ids = library(pair)
+    finished_on_source(pair, ids, dest_count=2)
+    before = dest_state(pair, ids)
+    _, _, results = await run_apply(pair, dry_run=True)
+    assert [(r.action, r.status, r.dry_run) for r in results] == [(Action.FINISH, Status.APPLIED, True)]
+    assert results[0].detail == "dry run: would write position 0:00, played, play count 2"
+    assert dest_state(pair, ids) == before
+
+
+@pytest.mark.parametrize("with_resume_episode", [False, True])
+async def test_played_episodes_are_matched_through_their_series(make_pair, with_resume_episode):
+    pair = make_pair(played=True)
+    ids = library(pair)
+    set_pos(pair, "source", ids[("source", "s1e1")], 0, last=500, played=True, play_count=1)
+    if with_resume_episode:  # the resume matching has read the series lists already: they are reused
+        set_pos(pair, "source", ids[("source", "special")], 10 * MIN, last=100)
+    start = pair.destination.emulator.request_count
+    plan, _, results = await run_apply(pair)
+    row = next(r for r in plan.rows if r.source_item_id == ids[("source", "s1e1")])
+    assert (row.action, row.destination_item_ids) == (Action.MARK_PLAYED, (ids[("destination", "s1e1")],))
+    assert state_of(pair, "destination", ids[("destination", "s1e1")]).played
+    series_reads = [r for r in pair.destination.emulator.requests[start:]
+                    if r.path.lower() == "/items" and r.query.get("includeItemTypes") == ["Series"]]
+    assert len(series_reads) == 1
