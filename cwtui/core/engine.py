@@ -62,6 +62,11 @@ class Step:
     year: int | None = None
     row: PlanRow | None = field(default=None, compare=False, repr=False)
     """The plan row an apply step comes from (None for a restore)."""
+    user_id: str = ""
+    """The destination user whose data this step writes (empty: the run's user)."""
+    source_user: str = ""
+    destination_user: str = ""
+    """Household runs: the users by name, for the result lines."""
 
     @property
     def writes(self) -> bool:
@@ -121,6 +126,18 @@ class Run:
         self.wrote = False
         """True once a write may have reached the server (an intent was journaled)."""
         self._cancel = asyncio.Event()
+        self._views: dict[str, JellyfinClient] = {}
+
+    def _uid(self, step: Step) -> str:
+        return step.user_id or self.user_id
+
+    def _client(self, user_id: str) -> JellyfinClient:
+        """The run's connection acting for one user (household runs write for several)."""
+        if not user_id or user_id == self.client.user_id:
+            return self.client
+        if user_id not in self._views:
+            self._views[user_id] = self.client.for_user(user_id)
+        return self._views[user_id]
 
     @property
     def tasks(self) -> list[Step]:
@@ -193,25 +210,35 @@ class Run:
         """Start the live read of a chunk (sessions and items together) so it overlaps the previous chunk's writes."""
         return asyncio.ensure_future(self._live(chunk))
 
-    async def _live(self, chunk: list[Step]) -> tuple[list[Session] | None, dict[str, Item] | ServerError]:
-        ids = [s.item_id for s in chunk if s.writes]
-        if not ids:
+    async def _live(self, chunk: list[Step]) -> tuple[list[Session] | None, dict[tuple[str, str], Item] | ServerError]:
+        """Sessions (one read) and each writing step's item as its user sees it, keyed by (user id, item id)."""
+        by_user: dict[str, list[str]] = {}
+        for s in chunk:
+            if s.writes:
+                by_user.setdefault(self._uid(s), []).append(s.item_id)
+        if not by_user:
             return [], {}
-        sessions, items = await asyncio.gather(self.client.sessions(), self.client.items_by_ids(ids),
-                                               return_exceptions=True)
-        for outcome in (sessions, items):
+        sessions, *reads = await asyncio.gather(self.client.sessions(), *(
+            self._items_of(uid, ids) for uid, ids in by_user.items()), return_exceptions=True)
+        for outcome in (sessions, *reads):
             if isinstance(outcome, BaseException) and not isinstance(outcome, ServerError):
                 raise outcome
-        if isinstance(items, ServerError):
-            return (None if isinstance(sessions, ServerError) else sessions), items
-        live = {i.id: i for i in items}
+        sessions = None if isinstance(sessions, ServerError) else sessions
+        failed = next((r for r in reads if isinstance(r, ServerError)), None)
+        if failed is not None:
+            return sessions, failed
+        return sessions, {k: v for r in reads for k, v in r.items()}
+
+    async def _items_of(self, user_id: str, ids: list[str]) -> dict[tuple[str, str], Item]:
+        client = self._client(user_id)
+        live = {i.id: i for i in await client.items_by_ids(ids)}
         # A batched read leaves out 12.0 alternate versions: read those one by one (a 404 means gone).
         for item_id in (i for i in ids if i not in live):
             try:
-                live[item_id] = await self.client.item(item_id)
+                live[item_id] = await client.item(item_id)
             except ServerError:
                 continue
-        return (None if isinstance(sessions, ServerError) else sessions), live
+        return {(user_id, k): v for k, v in live.items()}
 
     def _not_started(self, chunk: list[Step], writer: RunWriter) -> list[ItemResult]:
         results = [self._result(s, Status.CANCELLED, Reason.CANCELLED, "cancelled before it started")
@@ -230,10 +257,10 @@ class Run:
                 decided[step.seq] = self._result(step, Status.FAILED, Reason.READ_FAILED,
                                                  f"live re-read failed: {items}")
             else:
-                now = items.get(step.item_id)
+                now = items.get((self._uid(step), step.item_id))
                 verdict = rules.live_verdict(
                     action=step.action, target=step.target, expected=step.expected, now=now, sessions=sessions,
-                    user_id=self.user_id, item_id=step.item_id, tolerance_s=self.tolerance,
+                    user_id=self._uid(step), item_id=step.item_id, tolerance_s=self.tolerance,
                     force=step.forced and step.action is Action.RESTORE)
                 before = now.user_data if now else None
                 if verdict is not None:
@@ -257,7 +284,8 @@ class Run:
                             for s in chunk if s.seq in decided])
             # Journal first: if this raises, nothing in the chunk is written.
             writer.intents([Intent(s.seq, s.key, s.title, s.item_id, s.action.value, before, target,
-                                   name=s.name, year=s.year) for s, before, target in go])
+                                   name=s.name, year=s.year, user_id=s.user_id, source_user=s.source_user,
+                                   destination_user=s.destination_user) for s, before, target in go])
             decided.update(await self._write_and_verify(go, writer))
             writer.results([], sync=True)
             return [decided[s.seq] for s in chunk]
@@ -285,11 +313,11 @@ class Run:
         outcomes, first_steps = await self._write_all(go, writer)
         landed = [(s, t) for s, _, t in go
                   if outcomes[s.seq] is None or _may_have_landed(outcomes[s.seq]) or s.seq in first_steps]
-        shown, stored = await self._read_back([s.item_id for s, _ in landed])
+        shown, stored = await self._read_back([(self._uid(s), s.item_id) for s, _ in landed])
         decided: dict[int, ItemResult] = {}
         for step, before, target in go:
             outcome = outcomes[step.seq]
-            now = shown.get(step.item_id)
+            now = shown.get((self._uid(step), step.item_id))
             if isinstance(outcome, _NotSent):
                 result = self._result(step, Status.CANCELLED, Reason.CANCELLED, "cancelled before it was sent",
                                       before=before)
@@ -303,7 +331,7 @@ class Run:
         return decided
 
     def _verdict(self, step: Step, before: UserData, target: Target, outcome: Outcome, now: UserData | None,
-                 stored: dict[str, bool] | None, first_step_landed: bool) -> ItemResult:
+                 stored: dict[tuple[str, str], bool] | None, first_step_landed: bool) -> ItemResult:
         """The result of one sent write, from its answer and what the read-back shows and stores."""
         if outcome is not None:
             why = "no answer before the cancel's deadline" if isinstance(outcome, _InFlight) else str(outcome)
@@ -326,7 +354,7 @@ class Run:
         if not rules.verified(now, target, step.action):
             return self._result(step, Status.FAILED, Reason.VERIFY_MISMATCH,
                                 f"read back {format_ms(now.position_ms)}", before=before, after=now)
-        if stored is not None and _stored_disagrees(step.item_id, target, stored):
+        if stored is not None and _stored_disagrees((self._uid(step), step.item_id), target, stored):
             return self._result(step, Status.FAILED, Reason.VERIFY_MISMATCH, SHADOWED, before=before, after=now)
         return self._result(step, Status.APPLIED, self._done_reason(step), "", before=before, after=now)
 
@@ -379,21 +407,37 @@ class Run:
     async def _send(self, step: Step, target: Target, writer: RunWriter, first_steps: set[int]) -> None:
         """One UserData POST; a restore that must clear a last-played time takes the unplayed route first and
         journals that step, so a failure after it is finished by the next undo."""
+        client = self._client(self._uid(step))
         if target.unplay_first:
-            await self.client.mark_unplayed(step.item_id)
+            await client.mark_unplayed(step.item_id)
             first_steps.add(step.seq)
             writer.step(step.seq, STEP_UNPLAY)
-        await self.client.write_user_data(step.item_id, position_ticks=target.position_ticks, played=target.played,
+        await client.write_user_data(step.item_id, position_ticks=target.position_ticks, played=target.played,
                                           play_count=target.play_count, last_played=target.last_played)
 
-    async def _read_back(self, ids: list[str]) -> tuple[dict[str, UserData], dict[str, bool] | None]:
+    async def _read_back(self, keys: list[tuple[str, str]]) -> tuple[dict[tuple[str, str], UserData],
+                                                                      dict[tuple[str, str], bool]]:
+        """What the server shows for each (user, item) and which of them its stored rows call resumable; per user."""
+        by_user: dict[str, list[str]] = {}
+        for uid, item_id in keys:
+            by_user.setdefault(uid, []).append(item_id)
+        shown: dict[tuple[str, str], UserData] = {}
+        stored: dict[tuple[str, str], bool] = {}  # only the items the stored rows could speak for
+        for uid, (one_shown, one_stored) in zip(by_user, await asyncio.gather(
+                *(self._read_back_user(uid, ids) for uid, ids in by_user.items()))):
+            shown.update({(uid, k): v for k, v in one_shown.items()})
+            stored.update({(uid, k): v for k, v in (one_stored or {}).items()})
+        return shown, stored
+
+    async def _read_back_user(self, user_id: str, ids: list[str]) -> tuple[dict[str, UserData], dict[str, bool] | None]:
         """What the server shows for each item (its DTOs, from its cache) and which of them its stored rows call
         resumable (filters=IsResumable is answered from the database: gotcha 17). Items a batched read that worked
         leaves out (12.0 alternate versions) are read one by one; a batched read that failed verifies nothing."""
+        client = self._client(user_id)
         if not ids:
             return {}, None
         shown_items, stored_items = await asyncio.gather(
-            self.client.items_by_ids(ids), self.client.items_by_ids(ids, resumable_only=True),
+            client.items_by_ids(ids), client.items_by_ids(ids, resumable_only=True),
             return_exceptions=True)
         shown = {} if isinstance(shown_items, BaseException) else {
             i.id: i.user_data for i in shown_items if i.user_data is not None}
@@ -407,7 +451,7 @@ class Run:
             async def one(item_id: str) -> None:
                 async with gate:
                     try:
-                        shown[item_id] = await self.client.user_data(item_id)
+                        shown[item_id] = await client.user_data(item_id)
                     except CwtuiError:
                         pass
 
@@ -428,7 +472,8 @@ class Run:
             step.target.position_ticks // 10_000 if status is Status.APPLIED else None)
         return ItemResult(key=step.key, title=step.title, action=step.action, status=status, reason=reason,
                           destination_item_id=step.item_id, before_ms=before.position_ms if before else None,
-                          after_ms=after_ms, dry_run=self.dry_run, detail=detail, name=step.name, year=step.year)
+                          after_ms=after_ms, dry_run=self.dry_run, detail=detail, name=step.name, year=step.year,
+                          source_user=step.source_user, destination_user=step.destination_user)
 
 
 SHADOWED = ("the server shows the write, but its stored rows disagree: an older stored row for this item (kept under "
@@ -437,9 +482,9 @@ SHADOWED = ("the server shows the write, but its stored rows disagree: an older 
             "re-adding the item in Jellyfin clears such rows")
 
 
-def _stored_disagrees(item_id: str, target: Target, stored: dict[str, bool]) -> bool:
+def _stored_disagrees(key: tuple[str, str], target: Target, stored: dict[tuple[str, str], bool]) -> bool:
     """A position > 0 must be resumable in the stored rows, a 0 must not (items the rows cannot speak for pass)."""
-    return item_id in stored and stored[item_id] != (target.position_ticks > 0)
+    return key in stored and stored[key] != (target.position_ticks > 0)
 
 
 def _describe(target: Target) -> str:

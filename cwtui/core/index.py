@@ -41,6 +41,31 @@ class Indexed:
     """Setting `played`: the ids the destination's played list names."""
 
 
+class SharedIndex:
+    """One server's library reads (movie pages, series, episode lists), made once per plan and shared by every user
+    of a household run: provider ids belong to the server, not to the user, so only user data is read per user.
+
+    The items keep the user data of whoever read them first; `foreign(client)` says a client acting for another user
+    must re-read its own (one batched read of the items it uses).
+    """
+
+    def __init__(self, owner: str | None = None) -> None:
+        self.owner = owner
+        self._reads: dict[tuple, asyncio.Future] = {}
+
+    def foreign(self, client: JellyfinClient) -> bool:
+        return self.owner is not None and client.user_id != self.owner
+
+    async def get(self, key: tuple, read: Callable[[], Awaitable]):
+        if key not in self._reads:
+            self._reads[key] = asyncio.ensure_future(read())
+        return await asyncio.shield(self._reads[key])
+
+
+async def _shared(index: SharedIndex | None, key: tuple, read: Callable[[], Awaitable]):
+    return await (read() if index is None else index.get(key, read))
+
+
 async def _bounded(calls: Iterable[Callable[[], Awaitable]], limit: int) -> list:
     gate = asyncio.Semaphore(limit)
 
@@ -82,20 +107,24 @@ class _SeriesLookup:
         status, found, _ = self.dst_index.lookup(series.provider_ids)
         return status, found if status is MatchStatus.MATCHED else []
 
-    async def load_episodes(self, client: JellyfinClient, series: Iterable[Series]) -> None:
+    async def load_episodes(self, client: JellyfinClient, series: Iterable[Series],
+                            shared: SharedIndex | None = None) -> None:
         wanted = [s.id for s in series if s.id not in self.episodes]
-        lists = await _bounded([lambda sid=sid: client.episodes(sid) for sid in dict.fromkeys(wanted)],
-                               EPISODE_LISTS_AT_ONCE)
+        lists = await _bounded([lambda sid=sid: _shared(shared, ("episodes", sid), lambda: client.episodes(sid))
+                                for sid in dict.fromkeys(wanted)], EPISODE_LISTS_AT_ONCE)
         for sid, eps in zip(dict.fromkeys(wanted), lists):
             self.episodes[sid] = episodes_by_number(eps)
 
 
 async def index_pair(source: JellyfinClient, destination: JellyfinClient, *, same_server: bool,
                      library_ids: list[str] | None = None, progress: Progress | None = None,
-                     played: bool = False) -> Indexed:
+                     shared: tuple[SharedIndex, SharedIndex] | None = None, played: bool = False) -> Indexed:
     """Everything the planner needs: a Match per source resume item and the destination's extra resume rows; with
-    `played`, also the played items of both sides (`index_played`)."""
+    `played`, also the played items of both sides (`index_played`).
+
+    `shared` (household runs) holds the source's and the destination's library reads across users."""
     say = progress or (lambda _msg: None)
+    src_shared, dst_shared = shared or (None, None)
     say("Reading both resume lists")
     src_resume, dst_resume = await asyncio.gather(source.resume_items(library_ids), destination.resume_items())
     say(f"Source has {len(src_resume)} resumable items; destination {len(dst_resume)}")
@@ -116,21 +145,23 @@ async def index_pair(source: JellyfinClient, destination: JellyfinClient, *, sam
 
     say("Indexing destination movies and series")
     movie_index, dst_series, src_series = await asyncio.gather(
-        _movie_index(destination, [None]) if movies else none(),
-        destination.series_list() if need_series else none(),
-        source.series_list() if need_series else none(),
+        _shared(dst_shared, ("movies",), lambda: _movie_index(destination, [None])) if movies else none(),
+        _shared(dst_shared, ("series",), destination.series_list) if need_series else none(),
+        _shared(src_shared, ("series",), source.series_list) if need_series else none(),
     )
     lookup = _SeriesLookup(src_series or [], dst_series or [])
     matches: list[Match] = [match_movie(m, movie_index) for m in movies] if movies else []
 
-    matches += await _match_episodes(destination, episodes, lookup)
+    matches += await _match_episodes(destination, episodes, lookup, dst_shared)
     say(f"Read episode lists of {len(lookup.episodes)} destination series")
+    if dst_shared is not None and dst_shared.foreign(destination):
+        matches = await _own_user_data(destination, matches)
 
     if await destination.has_versions():
         matches = await _with_versions(destination, matches)
     matched_dst = {d.id for m in matches for d in m.destinations}
     extra = [d for d in dst_resume if d.id not in matched_dst]
-    zeros = await _zero_candidates(source, extra, lookup, library_ids, src_ids, say)
+    zeros = await _zero_candidates(source, extra, lookup, library_ids, src_ids, say, src_shared)
     if zeros and await destination.has_versions():  # 12.0: say which of them have versions (never cleared)
         full = await _with_media_sources(destination, [z.destination.id for z in zeros])
         zeros = [replace(z, destination=full.get(z.destination.id, z.destination)) for z in zeros]
@@ -139,25 +170,27 @@ async def index_pair(source: JellyfinClient, destination: JellyfinClient, *, sam
     if played:
         indexed.played, indexed.played_on_destination = await index_played(
             source, destination, same_server=False, library_ids=library_ids, movie_index=movie_index,
-            lookup=lookup if need_series else None, progress=say)
+            lookup=lookup if need_series else None, progress=say, shared=shared)
     return indexed
 
 
-async def _match_episodes(destination: JellyfinClient, episodes: list[Item], lookup: _SeriesLookup) -> list[Match]:
+async def _match_episodes(destination: JellyfinClient, episodes: list[Item], lookup: _SeriesLookup,
+                          shared: SharedIndex | None = None) -> list[Match]:
     """Source episodes to destination episodes: through the matched series' episode lists, and a full episode index
     only when some episode's series cannot be matched (or it has no season or episode number)."""
     resolved = {e.id: lookup.resolve(e.series_id) for e in episodes}
-    await lookup.load_episodes(destination, (s for _, found in resolved.values() for s in found))
+    await lookup.load_episodes(destination, (s for _, found in resolved.values() for s in found), shared)
     fallback = [e for e in episodes
                 if resolved[e.id][0] is not MatchStatus.MATCHED or e.season is None or e.episode is None]
-    episode_index = await _episode_index(destination) if fallback else None
+    episode_index = (await _shared(shared, ("episode_index",), lambda: _episode_index(destination))
+                     if fallback else None)
     return [match_episode(e, *resolved[e.id], lookup.episodes, episode_index) for e in episodes]
 
 
 async def index_played(source: JellyfinClient, destination: JellyfinClient, *, same_server: bool,
                        library_ids: list[str] | None = None, movie_index: ProviderIndex | None = None,
-                       lookup: _SeriesLookup | None = None,
-                       progress: Progress | None = None) -> tuple[list[Match], frozenset[str]]:
+                       lookup: _SeriesLookup | None = None, progress: Progress | None = None,
+                       shared: tuple[SharedIndex, SharedIndex] | None = None) -> tuple[list[Match], frozenset[str]]:
     """Setting `played`: both played lists (paged, once per user), and the source's played items without a position
     matched as resume items are (an item with a position is a resume item: the position rules decide it).
 
@@ -176,14 +209,39 @@ async def index_played(source: JellyfinClient, destination: JellyfinClient, *, s
         return [match_same_server(i, found.get(i.id)) for i in items], on_destination
     movies = [i for i in items if i.kind is ItemKind.MOVIE]
     episodes = [i for i in items if i.kind is ItemKind.EPISODE]
+    src_shared, dst_shared = shared or (None, None)
     if movies and movie_index is None:
-        movie_index = await _movie_index(destination, [None])
+        movie_index = await _shared(dst_shared, ("movies",), lambda: _movie_index(destination, [None]))
     if episodes and lookup is None:
-        src_series, dst_series = await asyncio.gather(source.series_list(), destination.series_list())
+        src_series, dst_series = await asyncio.gather(_shared(src_shared, ("series",), source.series_list),
+                                                      _shared(dst_shared, ("series",), destination.series_list))
         lookup = _SeriesLookup(src_series, dst_series)
     matches = [match_movie(m, movie_index) for m in movies] if movies else []
-    matches += await _match_episodes(destination, episodes, lookup) if episodes else []
+    matches += await _match_episodes(destination, episodes, lookup, dst_shared) if episodes else []
+    if dst_shared is not None and dst_shared.foreign(destination):  # the shared reads carry another user's data
+        matches = await _own_user_data(destination, matches)
     return matches, on_destination
+
+
+async def _own_user_data(destination: JellyfinClient, matches: list[Match]) -> list[Match]:
+    """Household runs: the matched destination items with this user's data, in one batched read. An item this user
+    cannot see (library access, parental rating) is no counterpart for them."""
+    ids = [d.id for m in matches for d in m.destinations]
+    if not ids:
+        return matches
+    own = {i.id: i for i in await destination.items_by_ids(ids)}
+    out = []
+    for m in matches:
+        if not m.destinations:
+            out.append(m)
+            continue
+        mine = tuple(own[d.id] for d in m.destinations if d.id in own)
+        if mine:
+            out.append(replace(m, destinations=mine))
+        else:
+            out.append(replace(m, status=MatchStatus.UNRESOLVED, destinations=(),
+                               how=f"{m.how}; but this destination user cannot see it (library access or rating)"))
+    return out
 
 
 async def _with_media_sources(client: JellyfinClient, ids: list[str]) -> dict[str, Item]:
@@ -230,18 +288,19 @@ async def _index_same_server(source, destination, src_resume, dst_resume, say) -
 
 async def _zero_candidates(source: JellyfinClient, extra: list[Item], lookup: _SeriesLookup,
                            library_ids: list[str] | None, src_resume_ids: set[str],
-                           say: Progress) -> list[ZeroCandidate]:
+                           say: Progress, shared: SharedIndex | None = None) -> list[ZeroCandidate]:
     """Source counterparts of destination resume rows that the source's resume list lacks (for explicit zeros)."""
     if not extra:
         return []
     say(f"Looking up {len(extra)} destination-only resume rows on the source")
-    found: dict[str, Item | None] = {}
+    candidates: dict[str, list[Item]] = {}
     extra_movies = [d for d in extra if d.kind is ItemKind.MOVIE]
     if extra_movies:
-        src_movies = await _movie_index(source, list(library_ids) if library_ids else [None])
+        parents = list(library_ids) if library_ids else [None]
+        src_movies = await _shared(shared, ("movies", *parents), lambda: _movie_index(source, parents))
         for d in extra_movies:
             status, hits, _ = src_movies.lookup(d.provider_ids)
-            found[d.id] = _played_first(hits) if status is MatchStatus.MATCHED else None
+            candidates[d.id] = hits if status is MatchStatus.MATCHED else []
 
     # Episodes: destination series -> source series (the reverse of the forward lookup).
     reverse = ProviderIndex(lookup.src.values())
@@ -251,11 +310,15 @@ async def _zero_candidates(source: JellyfinClient, extra: list[Item], lookup: _S
         status, hits, _ = reverse.lookup(series.provider_ids) if series else (MatchStatus.UNRESOLVED, [], "")
         by_series[d.id] = hits if status is MatchStatus.MATCHED else []
     wanted = list(dict.fromkeys(s.id for hits in by_series.values() for s in hits))
-    lists = await _bounded([lambda sid=sid: source.episodes(sid) for sid in wanted], EPISODE_LISTS_AT_ONCE)
+    lists = await _bounded([lambda sid=sid: _shared(shared, ("episodes", sid), lambda: source.episodes(sid))
+                            for sid in wanted], EPISODE_LISTS_AT_ONCE)
     src_lists = {sid: episodes_by_number(eps) for sid, eps in zip(wanted, lists)}
     for d in (d for d in extra if d.kind is ItemKind.EPISODE):
-        hits = [e for s in by_series[d.id] for e in src_lists.get(s.id, {}).get((d.season, d.episode), [])]
-        found[d.id] = _played_first(hits)
+        candidates[d.id] = [e for s in by_series[d.id] for e in src_lists.get(s.id, {}).get((d.season, d.episode), [])]
+    if shared is not None and shared.foreign(source):  # the evidence of play must be this user's
+        own = {i.id: i for i in await source.items_by_ids(i.id for hits in candidates.values() for i in hits)}
+        candidates = {k: [own[i.id] for i in hits if i.id in own] for k, hits in candidates.items()}
+    found: dict[str, Item | None] = {k: _played_first(hits) for k, hits in candidates.items()}
     if await source.has_versions():  # 12.0: a movie with versions shows a merged view, never an explicit 0
         ids = [i.id for i in found.values() if i is not None and i.kind is ItemKind.MOVIE]
         full = {i.id: i for i in await source.items_by_ids(ids, versions=True)} if ids else {}

@@ -307,3 +307,50 @@ async def test_played_episodes_are_matched_through_their_series(make_pair, with_
     series_reads = [r for r in pair.destination.emulator.requests[start:]
                     if r.path.lower() == "/items" and r.query.get("includeItemTypes") == ["Series"]]
     assert len(series_reads) == 1
+
+
+@pytest.mark.parametrize("watched_there, marked", [("bob", "alice"), ("alice", "bob")])
+def test_a_household_finishes_and_marks_played_per_user_and_undoes_exactly(make_pair, capsys, watched_there, marked):
+    """Each user's rows come from that user's own data, whichever user's reads the library index was built from."""
+    import json
+
+    from cwtui.cli import main
+    from cwtui.core.config_model import PairEntry
+    from cwtui.core.models import ProgressSettings
+
+    from .test_household import household
+
+    pair, ids, uids = household(make_pair, src_users=("alice", "bob"), dst_users=("alice", "bob"))
+    pair.config_file.save_pair(PairEntry("home-to-cabin", "home", "cabin",
+                                         ProgressSettings(finish=True, played=True), users="by-name"))
+    src, dst = pair.source.state, pair.destination.state
+    for name in ("alice", "bob"):  # both played Movie 1 on the source; one of them has it played on the destination
+        src.set_user_data(uids[("source", name)], ids[("source", 1)], played=True, play_count=2, last_played=at(500))
+    dst.set_user_data(uids[("destination", watched_there)], ids[("destination", 1)], played=True, play_count=1,
+                      last_played=at(100))
+    src.set_user_data(uids[("source", "bob")], ids[("source", 2)], played=True, play_count=1, last_played=at(900))
+    dst.set_user_data(uids[("destination", "bob")], ids[("destination", 2)], position_ticks=ticks(30 * MIN),
+                      last_played=at(0), play_count=3)
+    before = {(n, k): dst.get_user_data(uids[("destination", n)], ids[("destination", k)])
+              for n in ("alice", "bob") for k in (1, 2)}
+
+    assert main(["plan", "home-to-cabin", "--json", "--all"]) == 0
+    plan = json.loads(capsys.readouterr()[0])
+    rows = {(r["source_user"], r["title"]): (r["action"], r["reason"]) for r in plan["rows"]}
+    assert rows == {(marked, "Movie 1"): ("mark_played", "played_on_source"),
+                    (watched_there, "Movie 1"): ("skip", "already_watched"),
+                    ("bob", "Movie 2"): ("finish", "finished_on_source")}
+    for side in (pair.source, pair.destination):  # each user's played list is read once
+        assert len(played_reads(side.emulator)) == 2
+
+    assert main(["apply", "home-to-cabin", "--yes", "--json"]) == 0
+    capsys.readouterr()
+    marked_1 = dst.get_user_data(uids[("destination", marked)], ids[("destination", 1)])
+    bob_2 = dst.get_user_data(uids[("destination", "bob")], ids[("destination", 2)])
+    assert (marked_1.played, marked_1.play_count, marked_1.last_played) == (True, 2, at(500))
+    assert (bob_2.played, bob_2.position_ticks, bob_2.play_count, bob_2.last_played) == (True, 0, 3, at(900))
+
+    assert main(["undo", "--yes", "--json"]) == 0
+    capsys.readouterr()
+    assert before == {(n, k): dst.get_user_data(uids[("destination", n)], ids[("destination", k)])
+                      for n in ("alice", "bob") for k in (1, 2)}
