@@ -29,6 +29,9 @@ Progress = Callable[[str], None]
 """Called with a short sentence each time indexing moves on (for a progress line)."""
 
 EPISODE_LISTS_AT_ONCE = 8
+EPISODE_LISTS_BEFORE_FULL_READ = 100
+"""Setting `played` over a whole library: past this many series to look in, every destination episode is read in
+pages (one request per 500 episodes) instead of one episode list per series (3,000 requests for 3,000 series)."""
 
 
 @dataclass
@@ -175,16 +178,30 @@ async def index_pair(source: JellyfinClient, destination: JellyfinClient, *, sam
 
 
 async def _match_episodes(destination: JellyfinClient, episodes: list[Item], lookup: _SeriesLookup,
-                          shared: SharedIndex | None = None) -> list[Match]:
+                          shared: SharedIndex | None = None, lists_at_most: int | None = None) -> list[Match]:
     """Source episodes to destination episodes: through the matched series' episode lists, and a full episode index
-    only when some episode's series cannot be matched (or it has no season or episode number)."""
+    only when some episode's series cannot be matched (or it has no season or episode number). Past `lists_at_most`
+    series, every destination episode is read in pages instead (one request per 500, not one per series)."""
     resolved = {e.id: lookup.resolve(e.series_id) for e in episodes}
-    await lookup.load_episodes(destination, (s for _, found in resolved.values() for s in found), shared)
     fallback = [e for e in episodes
                 if resolved[e.id][0] is not MatchStatus.MATCHED or e.season is None or e.episode is None]
-    episode_index = (await _shared(shared, ("episode_index",), lambda: _episode_index(destination))
-                     if fallback else None)
+    wanted = {s.id for _, found in resolved.values() for s in found} - set(lookup.episodes)
+    if lists_at_most is not None and len(wanted) > lists_at_most:
+        every = await _shared(shared, ("all_episodes",), lambda: _all_episodes(destination))
+        by_series: dict[str | None, list[Item]] = {}
+        for ep in every:
+            by_series.setdefault(ep.series_id, []).append(ep)
+        lookup.episodes.update({sid: episodes_by_number(by_series.get(sid, [])) for sid in wanted})
+        episode_index = ProviderIndex(every) if fallback else None
+    else:
+        await lookup.load_episodes(destination, (s for _, found in resolved.values() for s in found), shared)
+        episode_index = (await _shared(shared, ("episode_index",), lambda: _episode_index(destination))
+                         if fallback else None)
     return [match_episode(e, *resolved[e.id], lookup.episodes, episode_index) for e in episodes]
+
+
+async def _all_episodes(client: JellyfinClient) -> list[Item]:
+    return [episode async for page in client.library_pages(types=("Episode",)) for episode in page]
 
 
 async def index_played(source: JellyfinClient, destination: JellyfinClient, *, same_server: bool,
@@ -217,7 +234,8 @@ async def index_played(source: JellyfinClient, destination: JellyfinClient, *, s
                                                       _shared(dst_shared, ("series",), destination.series_list))
         lookup = _SeriesLookup(src_series, dst_series)
     matches = [match_movie(m, movie_index) for m in movies] if movies else []
-    matches += await _match_episodes(destination, episodes, lookup, dst_shared) if episodes else []
+    matches += await _match_episodes(destination, episodes, lookup, dst_shared,
+                                     lists_at_most=EPISODE_LISTS_BEFORE_FULL_READ) if episodes else []
     if dst_shared is not None and dst_shared.foreign(destination):  # the shared reads carry another user's data
         matches = await _own_user_data(destination, matches)
     return matches, on_destination

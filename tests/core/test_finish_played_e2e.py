@@ -354,3 +354,29 @@ def test_a_household_finishes_and_marks_played_per_user_and_undoes_exactly(make_
     capsys.readouterr()
     assert before == {(n, k): dst.get_user_data(uids[("destination", n)], ids[("destination", k)])
                       for n in ("alice", "bob") for k in (1, 2)}
+
+
+async def test_played_episodes_of_many_series_are_read_in_pages_not_one_list_per_series(make_pair, monkeypatch):
+    from cwtui.core import index
+
+    pair = make_pair(played=True)
+    ids = library(pair)
+    for side_name in ("source", "destination"):  # a second series, so that two series are looked in
+        side = getattr(pair, side_name)
+        shows = next(i.id for i in side.state.items.values() if i.name == "Shows")
+        other = side.state.add_series(shows, "Other", provider_ids={"Tvdb": "777"})
+        ids[(side_name, "other")] = side.state.add_episode(other, 2, 3, "Third", runtime_ticks=ticks(45 * MIN))
+    for key in ("s1e1", "other"):
+        set_pos(pair, "source", ids[("source", key)], 0, last=500, played=True, play_count=1)
+    monkeypatch.setattr(index, "EPISODE_LISTS_BEFORE_FULL_READ", 1)
+    start = pair.destination.emulator.request_count
+    plan, _, results = await run_apply(pair)
+    marked = {r.source_item_id: r.destination_item_ids for r in plan.rows if r.action is Action.MARK_PLAYED}
+    assert marked == {ids[("source", "s1e1")]: (ids[("destination", "s1e1")],),
+                      ids[("source", "other")]: (ids[("destination", "other")],)}
+    assert [r.status for r in results] == [Status.APPLIED, Status.APPLIED]
+    paths = [r.path.lower() for r in pair.destination.emulator.requests[start:]]
+    assert not [p for p in paths if p.startswith("/shows/")]  # no per-series episode list
+    episode_pages = [r for r in pair.destination.emulator.requests[start:]
+                     if r.path.lower() == "/items" and r.query.get("includeItemTypes") == ["Episode"]]
+    assert len(episode_pages) == 1
