@@ -252,3 +252,12 @@ def test_two_way_works_for_every_user_of_a_household(make_pair, capsys):
     assert code == 0, err
     assert user_minutes(pair, "source", uids[("source", "bob")], ids[("source", 0)]) == 20
     assert user_minutes(pair, "destination", uids[("destination", "alice")], ids[("destination", 0)]) == 33
+
+
+def test_seed_is_refused_on_a_one_way_pair(make_pair, capsys):
+    pair, ids = two_way(make_pair)
+    pair.config_file.save_pair(replace(pair.config.pair("home-to-cabin"), direction="one-way"))
+    put(pair, "destination", ids, 2, 40, 100)
+    code, lines, err = apply(capsys, "--seed", "destination")
+    assert code == 2 and "one-way" in err
+    assert minutes(pair, "source", ids, 2) == 0
