@@ -335,6 +335,9 @@ def _mode(pair: PairEntry, seed: str | None) -> str:
         return TWO_WAY if pair.direction == BOTH else ONE_WAY
     if seed not in ("source", "destination"):
         raise UsageError(f"--seed {seed}: expected source or destination")
+    if pair.direction != BOTH:
+        raise UsageError(f"--seed is for two-way pairs; pair '{pair.name}' is one-way (it never writes its source)",
+                         hint=f'set direction = "both" in [pairs.{pair.name}] first')
     return SEED_SOURCE if seed == "source" else SEED_DESTINATION
 
 
