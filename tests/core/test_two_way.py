@@ -226,3 +226,53 @@ def test_a_renamed_pair_starts_a_new_base_and_the_plan_says_so(make_pair, capsys
     code, out, err = cli(capsys, "plan", "renamed", "--json")
     notices = " ".join(json.loads(out)["notices"])
     assert "no agreed state yet" in notices and "home-to-cabin" in notices and "renaming" in notices
+
+
+def test_two_way_works_for_every_user_of_a_household(make_pair, capsys):
+    from cwtui.core.config_model import UserLink
+
+    from .test_household import household, minutes as user_minutes, pos
+    pair, ids, uids = household(make_pair, users=(UserLink("alice", "alice"), UserLink("bob", "robert")))
+    pair.config_file.save_pair(replace(pair.config.pair("home-to-cabin"), direction="both"))
+    for src, dst in (("alice", "alice"), ("bob", "robert")):
+        pos(pair, "source", uids[("source", src)], ids[("source", 0)], 20)
+        pos(pair, "destination", uids[("destination", dst)], ids[("destination", 0)], 20)
+    code, lines, err = apply(capsys)   # records the base for both users
+    assert code == 0, err
+    pos(pair, "destination", uids[("destination", "robert")], ids[("destination", 0)], 70, last=900)  # robert
+    pos(pair, "source", uids[("source", "alice")], ids[("source", 0)], 33, last=900)                 # alice
+    code, lines, err = apply(capsys)
+    assert code == 0, err
+    got = {(r["source_user"], r["direction"], r["status"]) for r in lines[:-1]}
+    assert got == {("alice", "to_destination", "applied"), ("bob", "to_source", "applied")}
+    assert user_minutes(pair, "source", uids[("source", "bob")], ids[("source", 0)]) == 70
+    assert user_minutes(pair, "destination", uids[("destination", "alice")], ids[("destination", 0)]) == 33
+    assert user_minutes(pair, "source", uids[("source", "alice")], ids[("source", 0)]) == 33
+    code, out, err = cli(capsys, "undo", lines[-1]["run_id"], "--yes", "--user", "bob")
+    assert code == 0, err
+    assert user_minutes(pair, "source", uids[("source", "bob")], ids[("source", 0)]) == 20
+    assert user_minutes(pair, "destination", uids[("destination", "alice")], ids[("destination", 0)]) == 33
+
+
+def test_seed_is_refused_on_a_one_way_pair(make_pair, capsys):
+    pair, ids = two_way(make_pair)
+    pair.config_file.save_pair(replace(pair.config.pair("home-to-cabin"), direction="one-way"))
+    put(pair, "destination", ids, 2, 40, 100)
+    code, lines, err = apply(capsys, "--seed", "destination")
+    assert code == 2 and "one-way" in err
+    assert minutes(pair, "source", ids, 2) == 0
+
+
+@pytest.mark.parametrize("side_name, other", [("source", "destination"), ("destination", "source")])
+def test_a_finish_made_on_either_side_is_carried_to_the_other(make_pair, capsys, side_name, other):
+    pair, ids = two_way(make_pair, finish=True)
+    agreed_start(pair, ids, capsys)
+    put(pair, side_name, ids, 0, 0, 1000, played=True, play_count=1)   # finished there
+    rows = rows_by_title(plan(capsys))
+    assert (rows["Movie 0"]["action"], rows["Movie 0"]["direction"]) == (
+        "finish", "to_destination" if side_name == "source" else "to_source")
+    code, lines, err = apply(capsys)
+    assert code == 0, err
+    done = state(pair, other, ids, 0)
+    assert (done.played, done.position_ticks, done.last_played) == (True, 0, at(1000))
+    assert [r for r in plan(capsys)["rows"] if r["action"] != "skip"] == []

@@ -107,6 +107,17 @@ async def test_edit_keeps_values_and_renames(make_world):
         assert world.config.pairs["renamed"].progress.delta_seconds == 45
 
 
+async def test_edit_keeps_settings_the_form_does_not_show(make_world):
+    world = make_world(finish=True, played=True)
+    app = world.app()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await edit_pair(app, pilot)
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        progress = next(iter(world.config.pairs.values())).progress
+        assert (progress.finish, progress.played) == (True, True)
+
+
 def household_world(make_world, **kw):
     """home: alice (admin), bob, carol; cabin: alice (admin), bob, robert. The pair is edited by hand first: a
     comment, `same_server = false` and `direction = "both"`, which the screen does not edit and must keep."""

@@ -258,10 +258,12 @@ class PairScreen(AppKeysFirst, Screen[bool]):
                 return f"{label}: {'; '.join(result.failure_descriptions)}."
             values[key] = float(field.value) if key == "max_percent" else int(field.value)
         values["libraries"] = tuple(self.query_one("#libraries", MarkedSelectionList).selected)
-        progress = ProgressSettings(**values)  # type: ignore[arg-type]
+        # settings this form does not show (set in the file by hand) keep their values
+        base = self.pair.progress if self.pair else ProgressSettings()
+        progress = replace(base, **values)  # type: ignore[arg-type]
         if self.pair is None:
             return PairEntry(name, str(source), str(destination), progress, users=users)
-        # what this screen does not edit (same_server) stays as loaded
+        # and so do the pair's keys it does not edit (same_server, direction)
         return replace(self.pair, name=name, source=str(source), destination=str(destination), progress=progress,
                        users=users)
 
