@@ -210,16 +210,19 @@ async def test_a_token_that_cannot_act_for_others_is_said_in_one_line(make_world
 
 
 async def test_an_explicit_list_is_reloaded_into_the_editor(make_world):
+    """A list written by hand: names in any case, or ids (a dashed upper-case GUID too), as the core reads them."""
     world = household_world(make_world)
     pair = world.config.pairs["home-to-cabin"]
-    world.config_file.save_pair(replace(pair, users=(UserLink("carol", "ROBERT"),)))
+    bob = world.home.user_by_name("bob").id
+    dashed = "-".join((bob[:8], bob[8:12], bob[12:16], bob[16:20], bob[20:])).upper()
+    world.config_file.save_pair(replace(pair, users=(UserLink("carol", "ROBERT"), UserLink(dashed, "Alice"))))
     app = world.app()
     async with app.run_test(size=(100, 40)) as pilot:
         screen = await open_editor(app, pilot)
         assert screen.query_one("#users-mode", Select).value == "list"
-        robert = world.cabin.user_by_name("robert").id
-        assert [screen.query_one(f"#user-{n}", Select).value for n in range(3)] == [Select.NULL, Select.NULL,
-                                                                                    robert]
+        cabin = {u.name: u.id for u in world.cabin.users.values()}
+        assert [screen.query_one(f"#user-{n}", Select).value for n in range(3)] == [Select.NULL, cabin["alice"],
+                                                                                    cabin["robert"]]
 
 
 async def test_one_server_shares_between_users_with_a_list_only(make_world):

@@ -9,6 +9,7 @@ from textual.css.query import NoMatches
 from textual.widgets import Label, Select, Static
 
 from cwtui.core.config_model import BY_NAME, UserLink
+from cwtui.core.dto import norm_id
 from cwtui.core.models import User
 from cwtui.core.text import safe_text
 
@@ -29,12 +30,14 @@ def suggest(source: User, destination_users: list[User], *, same_server: bool) -
 
 def saved_pick(source: User, links: tuple[UserLink, ...], destination_users: list[User]) -> User | None:
     """The destination user a saved link gives `source` (ids decide when saved; else names, any case)."""
+    def names(user: User, written: str, written_id: str | None) -> bool:
+        if written_id:
+            return norm_id(written_id) == user.id
+        return written.casefold() == user.name.casefold() or norm_id(written) == user.id
+
     for link in links:
-        if link.source_id == source.id or (not link.source_id and link.source.casefold() in (
-                source.name.casefold(), source.id)):
-            wanted_id, wanted = link.destination_id, link.destination.casefold()
-            return next((d for d in destination_users if d.id == wanted_id or (
-                not wanted_id and wanted in (d.name.casefold(), d.id))), None)
+        if names(source, link.source, link.source_id):
+            return next((d for d in destination_users if names(d, link.destination, link.destination_id)), None)
     return None
 
 
