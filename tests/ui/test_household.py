@@ -131,6 +131,9 @@ async def test_home_checks_an_api_key_entry_by_its_key_not_by_a_user_it_does_not
         cabin_key = next(line for line in lines if line.lstrip().startswith("cabin-key"))
         assert "(API key)" in home_key and "✓ Home 10.11.11, writes ok" in home_key
         assert "token rejected" in cabin_key
+        pairs = {line.split()[0]: line for line in lines if line.lstrip().startswith(("family", "share"))}
+        assert "home-key → cabin-key (2 users)" in pairs["family"]
+        assert "home-key → home-key (1 user)" in pairs["share"]
 
 
 async def test_a_household_run_read_back_from_the_journal_names_each_lines_users(household_world, fixed_run_id):
