@@ -82,4 +82,4 @@ class UndoRun(Run):
                     expected=_run_left(intent, self.history), forced=self.force,
                     note=f"written again by run {redone} (an undo of an undo)" if redone else "",
                     name=intent.name, year=intent.year, user_id=intent.user_id, source_user=intent.source_user,
-                    destination_user=intent.destination_user)
+                    destination_user=intent.destination_user, server=intent.server)
