@@ -11,7 +11,7 @@ that cannot be avoided times the latency divided by the concurrency, and the rat
 --users N (N > 1): N users of the same names on each side, each with the size's resume rows, and a household
 pair (users = "by-name", API-key entries). The issue 12 target: planning 5 users takes at most 1.5x the time of
 planning one, and the plan's requests grow only by the per-user reads. --detail adds the plan's CPU time (this
-process only), the time of the same plan made again (the emulators' query caches then warm), and the plan's
+process, and the emulated servers' process), the time of the same plan made again (the emulators' query caches then warm), and the plan's
 requests to each server by kind (from the emulators' request logs), with how many users they were made for.
 """
 
@@ -43,7 +43,7 @@ PLAN_CONCURRENCY = 4
 
 def serve_child(size: str, latency_ms: float, seed: int, users: int) -> None:
     """In the child: populate both servers, print how to reach them, then answer each "requests" line on stdin
-    with the requests each server saw since the last one (by kind), until stdin closes."""
+    with the requests each server saw since the last one (by kind) and the CPU time both used, until stdin closes."""
     from cwtui.emulator import Emulator, EmulatorState
     from cwtui.emulator.generate import populate_household
 
@@ -63,8 +63,8 @@ def serve_child(size: str, latency_ms: float, seed: int, users: int) -> None:
         "populate_s": round(time.perf_counter() - started, 2),
     }), flush=True)
     for _line in sys.stdin:  # one per "requests" question; ends when the parent closes stdin
-        print(json.dumps({side: request_kinds(e.requests) for side, e in zip(("source", "destination"), emulators)}),
-              flush=True)
+        kinds = {side: request_kinds(e.requests) for side, e in zip(("source", "destination"), emulators)}
+        print(json.dumps({"kinds": kinds, "cpu_s": time.process_time()}), flush=True)
         for emulator in emulators:
             emulator.reset_requests()
     for emulator in emulators:
@@ -116,12 +116,14 @@ async def measure(servers: dict, workdir: Path, latency_ms: float, concurrency: 
     latency = latency_ms / 1000
 
     async with PairSync(cf.load(), "bench", journal) as sync:
-        server_log()  # forget anything before the plan
+        servers_cpu = server_log()["cpu_s"]  # and forget the requests before the plan
         started, cpu = time.perf_counter(), time.process_time()
         plan = await sync.plan()
         plan_s, plan_cpu_s = time.perf_counter() - started, time.process_time() - cpu
         plan_requests = {"source": sync.source.requests_sent, "destination": sync.destination.requests_sent}
-        detail = {"plan_cpu_s": round(plan_cpu_s, 3), "plan_requests_by_kind": server_log()}
+        log = server_log()
+        detail = {"plan_cpu_s": round(plan_cpu_s, 3), "plan_servers_cpu_s": round(log["cpu_s"] - servers_cpu, 3),
+                  "plan_requests_by_kind": log["kinds"]}
 
     async with PairSync(cf.load(), "bench", journal) as sync:
         started = time.perf_counter()
@@ -244,7 +246,8 @@ def main() -> int:
     print(f"{'  requests':<28}{figures['undo_requests']:>12}   {figures['undo_status']}")
     print(f"{'peak RSS (MB)':<28}{figures['peak_rss_mb']:>12}")
     if args.detail:
-        print(f"{'plan CPU (s)':<28}{figures['plan_cpu_s']:>12}")
+        print(f"{'plan CPU (s) cwtui':<28}{figures['plan_cpu_s']:>12}")
+        print(f"{'plan CPU (s) servers':<28}{figures['plan_servers_cpu_s']:>12}")
         print(f"{'plan again (s)':<28}{figures['plan_again_s']:>12}")
     for side, kinds in figures.get("plan_requests_by_kind", {}).items():
         print(f"plan requests to the {side}{'requests':>{60 - len(side)}}{'users':>7}")
