@@ -9,7 +9,9 @@ import pytest
 
 from cwtui.core.config_model import BY_NAME, PairEntry, ServerEntry
 from cwtui.core.models import ProgressSettings
-from cwtui.core.sync import PairSync
+from cwtui.core.index import _own_user_data
+from cwtui.core.match import Match, MatchStatus
+from cwtui.core.sync import PairSync, default_client_factory
 from cwtui.emulator.generate import Size, populate_household
 
 pytestmark = pytest.mark.anyio
@@ -18,9 +20,9 @@ SIZE = Size(movies=600, series=6, episodes_per_series=8, resumable_movies=5, res
 """600 movies: the movie library takes two pages of 500, so "read once" means two requests, not one."""
 
 
-def household(make_pair, users: int):
+def household(make_pair, users: int, size: Size = SIZE):
     pair = make_pair()
-    made = populate_household(pair.source.state, pair.destination.state, seed=5, size=SIZE, users=users)
+    made = populate_household(pair.source.state, pair.destination.state, seed=5, size=size, users=users)
     for name, side in (("home", pair.source), ("cabin", pair.destination)):  # API keys: no user of their own
         pair.config_file.save_server(ServerEntry(name, side.url, "", "", side.state.add_api_key("t"), api_key=True))
     pair.config_file.save_pair(PairEntry("home-to-cabin", "home", "cabin", ProgressSettings(), users=BY_NAME))
@@ -74,3 +76,26 @@ async def test_three_users_read_each_library_once_and_only_their_own_user_data(m
                                                                 made.destination.user_ids["carol"]: 1}
     assert ("/Items", "ids") not in one["destination"]
     assert len(one_plan.rows) == 13
+
+
+async def test_a_users_batched_user_data_reads_go_out_together_and_bring_that_users_data(make_pair):
+    """What each user after the first waits on once the library is in: 250 items are three batched reads, sent
+    at once rather than one after another."""
+    size = Size(movies=300, series=1, episodes_per_series=2, resumable_movies=250, resumable_episodes=0,
+                resumable_series=1)
+    pair, made = household(make_pair, users=2, size=size)
+    client = default_client_factory(pair.config.server("cabin"), "dev")
+    alice, bob = (client.for_user(made.destination.user_ids[name]) for name in ("alice", "bob"))
+    try:
+        library = await alice.items_by_ids(made.counterpart[i] for i in made.resumable["bob"])  # as alice read it
+        matches = [Match(item, MatchStatus.MATCHED, (item,)) for item in library]
+        barrier = pair.destination.emulator.faults.together(r"^/Items$", 3)
+        own = await _own_user_data(bob, matches)
+    finally:
+        await client.aclose()
+    assert barrier.met
+    state = pair.destination.state
+    positions = {d.id: d.user_data.position_ticks if d.user_data else 0 for m in own for d in m.destinations}
+    assert len(positions) == 250
+    assert positions == {i: state.get_user_data(bob.user_id, i).position_ticks for i in positions}
+    assert sum(1 for p in positions.values() if p) == 50  # bob is behind on a fifth of his items there
