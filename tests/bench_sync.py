@@ -11,8 +11,9 @@ that cannot be avoided times the latency divided by the concurrency, and the rat
 --users N (N > 1): N users of the same names on each side, each with the size's resume rows, and a household
 pair (users = "by-name", API-key entries). The issue 12 target: planning 5 users takes at most 1.5x the time of
 planning one, and the plan's requests grow only by the per-user reads. --detail adds the plan's CPU time (this
-process, and the emulated servers' process), the time of the same plan made again (the emulators' query caches then warm), and the plan's
-requests to each server by kind (from the emulators' request logs), with how many users they were made for.
+process, and the emulated servers' process), the time of the same plan made again (the emulators' query caches
+then warm), and the plan's requests to each server by kind (from the emulators' request logs), with how many
+users they were made for.
 """
 
 from __future__ import annotations
@@ -103,7 +104,8 @@ def peak_rss_mb() -> float:
 
 
 async def measure(servers: dict, workdir: Path, latency_ms: float, concurrency: int, users: int,
-                  server_log: Callable[[], dict]) -> dict:
+                  server_log: Callable[[], dict]) -> tuple[dict, dict]:
+    """The figures, and the --detail ones."""
     cf = ConfigFile(workdir / "config.toml")
     cf.ensure_device_id()
     for name, side in (("home", servers["source"]), ("cabin", servers["destination"])):

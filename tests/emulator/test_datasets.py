@@ -85,7 +85,8 @@ def test_household_gives_every_user_the_sizes_resume_rows_and_leaves_the_first_a
         kinds = [src.items[i].type for i in mine]
         assert (kinds.count("Movie"), kinds.count("Episode")) == (6, 9)
         assert mine != pair.resumable["alice"]  # their own picks ...
-        assert {src.items[i].series_id for i in mine if src.items[i].type == "Episode"} <= shows  # ... of the same shows
+        episodes = [i for i in mine if src.items[i].type == "Episode"]
+        assert {src.items[i].series_id for i in episodes} <= shows  # ... of the same shows
         assert all(src.get_user_data(uid, i).position_ticks > 0 for i in mine)
         behind = [i for i in mine if dst.get_user_data(pair.destination.user_ids[name],
                                                        pair.counterpart[i]).position_ticks > 0]
