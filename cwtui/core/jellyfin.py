@@ -327,6 +327,21 @@ class JellyfinClient:
                 _fresh(self._items(raw), seen)
         return list(seen.values())
 
+    async def played_items(self, library_ids: Iterable[str] | None = None, page_size: int = 500) -> list[Item]:
+        """Every movie and episode this user has marked played (setting `played`), one pass per library if given.
+
+        `filters=IsPlayed` is answered from the stored rows (gotcha 17), the same place a restore writes to.
+        """
+        base = {"userId": self._uid(), "recursive": True, "filters": "IsPlayed", "includeItemTypes": RESUME_TYPES,
+                "fields": "ProviderIds", "enableImages": False, "isMissing": False, "enableTotalRecordCount": False,
+                "sortBy": "SortName", "sortOrder": "Ascending"}
+        seen: dict[str, Item] = {}
+        for parent in list(library_ids) if library_ids is not None else [None]:
+            params = base if parent is None else {**base, "parentId": parent}
+            async for raw in self._paged(params, page_size):
+                _fresh(self._items(raw), seen)
+        return list(seen.values())
+
     async def has_versions(self) -> bool:
         """12.0 keeps progress per version of a movie and hides alternate versions from /Items (§2.6)."""
         return (await self.public_info()).version_tuple >= (12,)
