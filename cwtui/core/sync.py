@@ -252,8 +252,8 @@ class PairSync:
 
     async def _plan_household(self, user_pairs: list[UserPair], same_server: bool,
                               rules: dict[str, ResumeRules | None], say: Progress) -> list[PlanRow]:
-        """Every mapped user: the first alone, which reads each server's library once; the others at once, reading
-        only their own resume lists and user data."""
+        """Every mapped user: the first alone, which reads each server's library once (as a whole, shared by all);
+        then the others, four at a time. Per user only the resume lists and that user's data are read."""
         first = user_pairs[0]
         shared = (SharedIndex(self.source.library_view()), SharedIndex(self.destination.library_view()))
 
