@@ -279,3 +279,47 @@ async def settle(app, pilot) -> None:
         if not app.workers._workers and not any(t.filling for t in tables):
             return
     raise AssertionError("the app did not settle")
+
+
+def build_two_way_world(tmp_path: Path) -> World:
+    """The small world as a two-way pair with a base, then changed so the plan has one row of each two-way kind.
+
+    Arrival, Blade Runner and Heat agree on both sides and an apply with nothing to write records them as the base;
+    then Arrival moves on home (→ dest), Blade Runner on cabin (← source), and Heat on both at the same minute
+    (conflict). Coherence, Alien, the brackets and Tenet never agreed (no base)."""
+    import asyncio
+
+    from cwtui.core.sync import PairSync
+
+    world = build_world(tmp_path)
+    entry = world.config.pair(world.pair_name)
+    world.config_file.save_pair(PairEntry(entry.name, entry.source, entry.destination, entry.progress,
+                                          direction="both"))
+    for title in ("Arrival (2016)", "Blade Runner (1982)", "Heat (1995)"):
+        home_id, cabin_id = world.ids[title]
+        data = world.home.get_user_data(world.home_user, home_id)
+        world.cabin.set_user_data(world.cabin_user, cabin_id, data.position_ticks, last_played=data.last_played)
+
+    async def settle_base() -> None:
+        async with PairSync(world.config, world.pair_name, world.journal,
+                            client_factory=world.client_factory) as sync:
+            sync.settle(await sync.plan())
+
+    asyncio.run(settle_base())
+    home_set = lambda title, minutes, last: world.home.set_user_data(  # noqa: E731
+        world.home_user, world.ids[title][0], ticks(minutes * MIN), last_played=at(last))
+    cabin_set = lambda title, minutes, last: world.cabin.set_user_data(  # noqa: E731
+        world.cabin_user, world.ids[title][1], ticks(minutes * MIN), last_played=at(last))
+    home_set("Arrival (2016)", 60, 130)
+    cabin_set("Blade Runner (1982)", 50, 140)
+    home_set("Heat (1995)", 90, 150)
+    cabin_set("Heat (1995)", 100, 150)
+    return world
+
+
+@pytest.fixture
+def two_way_world(tmp_path):
+    world = build_two_way_world(tmp_path)
+    yield world
+    for emulator in world.emulators:
+        emulator.stop()

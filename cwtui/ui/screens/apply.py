@@ -39,10 +39,12 @@ class ApplyScreen(RunPanel):
     dry_run = reactive(True, bindings=True)
 
     def __init__(self, plan: Plan, sync: PairSync, *, only: set[str], force: set[str], hidden: int = 0,
-                 hidden_by: str = "the filter") -> None:
+                 hidden_by: str = "the filter", prefer: dict[str, str] | None = None) -> None:
         super().__init__()
         self.plan, self.sync = plan, sync
         self.only, self.force = set(only), set(force)
+        self.prefer = dict(prefer or {})
+        """Two-way conflicts settled in the diff: row key -> the side that wins."""
         self.hidden, self.hidden_by = hidden, hidden_by
         self.title = f"Apply: {plan.pair}"
         self.too_old = not plan.destination.writable
@@ -98,7 +100,9 @@ class ApplyScreen(RunPanel):
             mode.update("DRY RUN: nothing will be written; every item is checked live and reported as it would "
                         "be. Press d to switch to a live run.")
         else:
-            mode.update(safe_text(f"LIVE RUN: writes go to '{dst.name}' ({dst.server_name}, {self._whom()}); "
+            where = (f"'{dst.name}' ({dst.server_name}, {self._whom()})" if len(self._per_server()) == 1
+                     else f"{self._where()} ({self._whom()})")
+            mode.update(safe_text(f"LIVE RUN: writes go to {where}; "
                                   "enter asks once more. Press d for a dry run."))
 
     def _users(self) -> list[tuple[str, str]]:
@@ -114,9 +118,27 @@ class ApplyScreen(RunPanel):
         users = self._users()
         return f"{len(users)} user{'' if len(users) == 1 else 's'}: {', '.join(d for _, d in users)}"
 
+    def _per_server(self) -> list[tuple[str, str, int]]:
+        """(entry name, server name, writes) for each server the chosen writes go to: the destination first, then
+        the source (a two-way run writes both)."""
+        back = sum(1 for t in self.tasks if t.server and t.server != self.plan.destination.name)
+        out = []
+        for side, n in ((self.plan.destination, len(self.tasks) - back), (self.plan.source, back)):
+            if n or side is self.plan.destination:
+                out.append((side.name, side.server_name, n))
+        return out
+
+    def _where(self) -> str:
+        """Which servers the writes go to, with counts when there are two: "'cabin' (Cabin)" or
+        "'cabin' (Cabin): 2 and 'home' (Home): 1"."""
+        parts = self._per_server()
+        if len(parts) == 1:
+            return f"'{parts[0][0]}' ({parts[0][1]})"
+        return " and ".join(f"'{name}' ({server}): {n}" for name, server, n in parts)
+
     def _show_counts(self) -> None:
         try:
-            steps = select_tasks(self.plan, self.only, self.force)
+            steps = select_tasks(self.plan, self.only, self.force, self.prefer)
         except CwtuiError as exc:
             self.query_one("#counts", Static).update(explain(exc, self.app))
             return
@@ -126,9 +148,13 @@ class ApplyScreen(RunPanel):
         upserts = sum(1 for t in tasks if t.action is Action.UPSERT and not t.forced)
         clears = sum(1 for t in tasks if t.action is Action.CLEAR)
         forced = sum(1 for t in tasks if t.forced)
-        text = (f"{rows} ticked rows shown → {len(tasks)} writes (destination items) to "
-                f"'{self.plan.destination.name}': {upserts} set a position, {clears} clear one, {forced} forced. "
-                "Each is re-checked live first.")
+        finishes = sum(1 for t in tasks if t.action is Action.FINISH)
+        marks = sum(1 for t in tasks if t.action is Action.MARK_PLAYED)
+        played = (f", {finishes} finish (played at 0:00)" if finishes else "") + (
+            f", {marks} mark played" if marks else "")
+        unit = "items on either side" if self.plan.two_way else "destination items"
+        text = (f"{rows} ticked rows shown → {len(tasks)} writes ({unit}) to {self._where()}: {upserts} set a "
+                f"position, {clears} clear one{played}, {forced} forced. Each is re-checked live first.")
         if self.plan.users:
             per_user = [f"{user_label(s, d)} {sum(1 for t in tasks if (t.source_user, t.destination_user) == (s, d))}"
                         for s, d in self._users()]
@@ -155,9 +181,10 @@ class ApplyScreen(RunPanel):
             self._start()
             return
         dst = self.plan.destination
-        question = (f"Write {len(self.tasks)} changes to '{dst.name}': server {dst.server_name} "
-                    f"(Jellyfin {dst.version}), {self._whom()}?\n\nEach write is journaled first, so the "
-                    "run can be undone with u.")
+        where = (f"'{dst.name}': server {dst.server_name} (Jellyfin {dst.version})" if len(self._per_server()) == 1
+                 else self._where())
+        question = (f"Write {len(self.tasks)} changes to {where}, {self._whom()}?\n\nEach write is journaled "
+                    "first, so the run can be undone with u.")
         self.app.push_screen(ConfirmModal(question, title="Start a live run?", yes="Write"),
                              lambda yes: self._start() if yes else None)
 
@@ -165,7 +192,8 @@ class ApplyScreen(RunPanel):
         if self.finished or self.applying:
             return
         try:
-            run = self.sync.start_apply(self.plan, only=self.only, force=self.force, dry_run=self.dry_run)
+            run = self.sync.start_apply(self.plan, only=self.only, force=self.force, dry_run=self.dry_run,
+                                        prefer=self.prefer)
         except CwtuiError as exc:
             self.app.push_screen(ErrorModal(explain(exc, self.app), "Cannot start the run"))
             return
@@ -217,17 +245,18 @@ class ApplyScreen(RunPanel):
             rows = {row.key: row for row in plan.rows}
             retry = {k for k in keys if k in rows and rows[k].writes}
             force = {k for k in keys & self.force if k in rows and rows[k].forceable}
+            prefer = {k: side for k, side in self.prefer.items() if k in keys and k in rows and rows[k].choices}
             settled = sorted(rows[k].title + ("" if rows[k].reason is Reason.IN_SYNC else f" ({rows[k].reason})")
-                             for k in keys - retry - force if k in rows)
+                             for k in keys - retry - force - set(prefer) if k in rows)
             extra = f"Already in place after the failure: {', '.join(settled)}." if settled else ""
-            if not retry and not force:
+            if not retry and not force and not prefer:
                 self.failed_keys = set()
                 self.query_one("#outcome", Static).update(
                     f"Nothing left to retry. {extra or 'The failed items are no longer in the plan.'}")
                 self.applying = False
                 return
-            self.plan, self.only, self.force = plan, retry, force
-            run = self.sync.start_apply(plan, only=retry, force=force, dry_run=self.dry_run)
+            self.plan, self.only, self.force, self.prefer = plan, retry, force, prefer
+            run = self.sync.start_apply(plan, only=retry, force=force, dry_run=self.dry_run, prefer=prefer)
         except CwtuiError as exc:
             self.applying = False
             self.app.push_screen(ErrorModal(explain(exc, self.app), "Cannot retry"))

@@ -12,14 +12,15 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, LoadingIndicator, Static
 
 from cwtui.core.errors import CwtuiError
-from cwtui.core.models import Action, Plan, PlanRow, ProgressSettings, Reason, format_ms
+from cwtui.core.models import TO_DESTINATION, TO_SOURCE, Action, Plan, PlanRow, ProgressSettings, Reason, format_ms
 from cwtui.core.sync import PairSync
 from cwtui.core.text import safe_text
 from cwtui.ui.errors import explain
-from cwtui.ui.screens.modals import ConfirmModal, DetailModal, ErrorModal, PickModal
+from cwtui.ui.screens.modals import ConfirmModal, ConflictModal, DetailModal, ErrorModal, PickModal
 from cwtui.ui.widgets.plan_changes import carry_over
-from cwtui.ui.widgets.plan_format import describe_row, force_blocker, force_risk, percent
-from cwtui.ui.widgets.plan_table import COLUMN_LABELS, FILTER_ORDER, REASON_FILTER, PlanTable, filter_label
+from cwtui.ui.widgets.plan_format import describe_row, force_blocker, force_risk, percent, when_text
+from cwtui.ui.widgets.plan_table import (COLUMN_LABELS, FILTER_ORDER, OPTIONAL_FILTERS, REASON_FILTER, PlanTable,
+                                         filter_keeps, filter_label)
 from cwtui.ui.screens.keys_first import AppKeysFirst
 
 NEEDS_PLAN = ("apply", "next_filter", "pick_reason", "next_sort", "reverse_sort", "toggle", "details", "search",
@@ -36,8 +37,8 @@ class DiffScreen(AppKeysFirst, Screen[bool]):
                 "cursor are kept)", id="cwtui.diff.replan"),
         Binding("slash", "search", "Search", key_display="/", tooltip="Filter rows by title as you type",
                 id="cwtui.diff.search"),
-        Binding("f", "next_filter", "Filter", tooltip="Next filter: will change, skipped, near-complete, "
-                "unresolved, all", id="cwtui.diff.filter"),
+        Binding("f", "next_filter", "Filter", tooltip="Next filter (changes, skipped, …, all; finish, conflicts if "
+                "any)", id="cwtui.diff.filter"),
         Binding("F", "pick_reason", "Reason filter", tooltip="Pick a reason and show only its rows",
                 id="cwtui.diff.reason"),
         Binding("u", "next_user", "User", tooltip="Show one user's rows (household pairs): each user in turn, "
@@ -46,7 +47,8 @@ class DiffScreen(AppKeysFirst, Screen[bool]):
                 id="cwtui.diff.sort"),
         Binding("O", "reverse_sort", "Reverse sort", show=False, tooltip="Reverse the sort order",
                 id="cwtui.diff.reverse"),
-        Binding("space", "toggle", "Tick", tooltip="Tick or untick the row (ticking a skipped row forces it)",
+        Binding("space", "toggle", "Tick", tooltip="Tick or untick (forces a skipped row; asks who wins a "
+                "conflict)",
                 id="cwtui.diff.toggle"),
         Binding("plus", "tick_all", "Tick shown", key_display="+", show=False,
                 tooltip="Tick every shown row that will change", id="cwtui.diff.tick_all"),
@@ -72,6 +74,8 @@ class DiffScreen(AppKeysFirst, Screen[bool]):
         self.plan: Plan | None = None
         self.sync: PairSync | None = None
         self.ticked: set[str] = set()
+        self.prefer: dict[str, str] = {}
+        """Two-way conflicts the user settled: row key -> the side that wins ("source" or "destination")."""
         self.wrote = False
 
     def compose(self) -> ComposeResult:
@@ -161,6 +165,9 @@ class DiffScreen(AppKeysFirst, Screen[bool]):
             carried = carry_over(old, self.ticked, plan)
             self.ticked, message = carried.ticked, carried.message
             filter_name = self.table.filter_name
+        conflicts = {row.key for row in plan.rows if row.choices}
+        self.prefer = {k: side for k, side in self.prefer.items() if k in conflicts}  # a choice outlives a re-plan
+        self.ticked -= conflicts - set(self.prefer)
         src, dst = plan.source, plan.destination
         many = f"{len(plan.users)} user{'s' if len(plan.users) != 1 else ''}" if plan.users else ""
         self.query_one("#pair-line", Static).update(safe_text(
@@ -175,7 +182,8 @@ class DiffScreen(AppKeysFirst, Screen[bool]):
         self._status(message)
         if self.table.user not in {u.source.name for u in plan.users}:
             self.table.user = ""  # that user left the map
-        self.table.load(plan.rows, self.ticked, filter_name, multi_user=len(plan.users) > 1)
+        self.table.load(plan.rows, self.ticked, filter_name, multi_user=len(plan.users) > 1, two_way=plan.two_way,
+                        prefer=self.prefer)
         if not self.query_one("#search", Input).has_focus:
             self.table.focus()
 
@@ -196,6 +204,8 @@ class DiffScreen(AppKeysFirst, Screen[bool]):
         for row in self.plan.rows:
             counts[row.action] += 1
         ticked_writes, forced = self._selection()
+        ticked_writes |= set(self.prefer) & self.ticked
+        forced -= set(self.prefer)
         shown = self.table.visible_keys()
         hidden = len((ticked_writes | forced) - shown)
         table = self.table
@@ -204,18 +214,20 @@ class DiffScreen(AppKeysFirst, Screen[bool]):
         search += f" · user {table.user}" if table.user else ""
         hidden_text = f" ({hidden} hidden)" if hidden else ""
         forced_text = f"+{len(forced)} forced" if forced else ""
+        finished = (f"{counts[Action.FINISH]} finish, " if counts[Action.FINISH] else "") + (
+            f"{counts[Action.MARK_PLAYED]} played, " if counts[Action.MARK_PLAYED] else "")
         self.query_one("#summary", Static).update(
-            f"{len(self.plan.rows)} rows: {counts[Action.UPSERT]} write, {counts[Action.CLEAR]} clear, "
-            f"{counts[Action.SKIP]} skip · ticked {len(ticked_writes)}{forced_text}{hidden_text} · "
+            f"{len(self.plan.rows)} rows: {counts[Action.UPSERT]} write, {counts[Action.CLEAR]} clear, {finished}"
+            f"{counts[Action.SKIP]} skip{ways_text(self.plan)} · ticked {len(ticked_writes)}{forced_text}{hidden_text} · "
             f"{filter_label(table.filter_name)}: {table.shown_count}"
             f"{search} · sort {COLUMN_LABELS[table.sort_column]} {arrow}")
         self.query_one("#counter", Static).update(table.position_text())
 
     def _selection(self) -> tuple[set[str], set[str]]:
-        """(ticked planned writes, ticked skipped rows to force)."""
+        """(ticked planned writes, ticked skipped rows to force); ticked conflicts are in neither (see prefer)."""
         rows = self.table.plan_rows
         writes = {k for k in self.ticked if k in rows and rows[k].writes}
-        return writes, {k for k in self.ticked if k in rows} - writes
+        return writes, {k for k in self.ticked if k in rows} - writes - set(self.prefer)
 
     # --- actions --------------------------------------------------------------------------------------
 
@@ -224,8 +236,11 @@ class DiffScreen(AppKeysFirst, Screen[bool]):
 
     def action_next_filter(self) -> None:
         table = self.table
-        current = table.filter_name if table.filter_name in FILTER_ORDER else FILTER_ORDER[-1]
-        table.filter_name = FILTER_ORDER[(FILTER_ORDER.index(current) + 1) % len(FILTER_ORDER)]
+        rows = table.plan_rows.values()
+        order = [name for name in FILTER_ORDER
+                 if name not in OPTIONAL_FILTERS or name == table.filter_name or any(map(filter_keeps(name), rows))]
+        current = table.filter_name if table.filter_name in order else order[-1]
+        table.filter_name = order[(order.index(current) + 1) % len(order)]
         table.rebuild()
 
     def action_next_user(self) -> None:
@@ -296,14 +311,18 @@ class DiffScreen(AppKeysFirst, Screen[bool]):
     def action_details(self) -> None:
         row = self._current()
         if row is not None:
-            self.app.push_screen(DetailModal(row.title, describe_row(row, row.key in self.ticked, self.plan)))
+            self.app.push_screen(DetailModal(row.title, describe_row(row, row.key in self.ticked, self.plan,
+                                                                     self.prefer.get(row.key, ""))))
 
     def action_toggle(self) -> None:
         row = self._current()
         if row is None:
             return
         if row.key in self.ticked:
+            self.prefer.pop(row.key, None)
             self._set_tick(row, False)
+        elif row.choices:
+            self._ask_winner(row)
         elif row.writes:
             self._set_tick(row, True)
         elif (blocker := force_blocker(row, self.plan)) is not None:
@@ -314,6 +333,31 @@ class DiffScreen(AppKeysFirst, Screen[bool]):
                                  lambda yes: self._set_tick(row, True) if yes else None)
         else:
             self._set_tick(row, True)
+
+    def _ask_winner(self, row: PlanRow) -> None:
+        """A conflict: the user picks the side that wins; the answer is shown on the row and passed as `prefer`."""
+        assert self.plan is not None
+        src, dst = self.plan.source.name, self.plan.destination.name
+        s, d = row.source, row.destination
+        question = (f"“{row.title}” changed on both sides since they last agreed:\n"
+                    f"  {src}: {format_ms(s.position_ms if s else None)}{' played' if s and s.played else ''}, "
+                    f"last played {when_text(s.last_played if s else None)}\n"
+                    f"  {dst}: {format_ms(d.position_ms if d else None)}{' played' if d and d.played else ''}, "
+                    f"last played {when_text(d.last_played if d else None)}\n\n"
+                    f"If {src} wins, '{dst}' is written; if {dst} wins, '{src}' is written.")
+
+        def chosen(side: str | None) -> None:
+            if side is None:
+                return
+            pick = row.choices[0] if side == "source" else row.choices[1]
+            if not pick.writes:
+                self.notify(f"With the {side} winning, nothing is written: {pick.reason.value}.", title="Conflict",
+                            severity="warning", markup=False)
+                return
+            self.prefer[row.key] = side
+            self._set_tick(row, True)
+
+        self.app.push_screen(ConflictModal(question, source=src, destination=dst), chosen)
 
     def _force_question(self, row: PlanRow) -> str | None:
         """The question to ask before forcing `row`, or None when forcing it overrides nothing."""
@@ -348,7 +392,10 @@ class DiffScreen(AppKeysFirst, Screen[bool]):
         self._retick({k for k in self.table.visible_keys() if rows[k].writes}, True)
 
     def action_tick_none(self) -> None:
-        self._retick(self.table.visible_keys() & self.ticked, False)
+        unticked = self.table.visible_keys() & self.ticked
+        for key in unticked:
+            self.prefer.pop(key, None)
+        self._retick(unticked, False)
 
     def action_tick_invert(self) -> None:
         rows = self.table.plan_rows
@@ -364,15 +411,35 @@ class DiffScreen(AppKeysFirst, Screen[bool]):
             return
         writes, force = self._selection()
         shown = self.table.visible_keys()
-        hidden = len((writes | force) - shown)
+        prefer = {k: side for k, side in self.prefer.items() if k in self.ticked}
+        hidden = len((writes | force | set(prefer)) - shown)
         only, force = writes & shown, force & shown
-        if not only and not force:
+        prefer = {k: side for k, side in prefer.items() if k in shown}
+        if not only and not force and not prefer:
+            if not self.plan.writes:
+                self._settle()
+                return
             more = f" ({hidden} ticked rows are hidden by the filter or search)" if hidden else ""
             self.notify(f"Nothing ticked is shown: tick rows with space first{more}.", title="Apply",
                         severity="warning", markup=False)
             return
-        self.app.push_screen(ApplyScreen(self.plan, self.sync, only=only, force=force, hidden=hidden,
+        self.app.push_screen(ApplyScreen(self.plan, self.sync, only=only, force=force, prefer=prefer, hidden=hidden,
                                          hidden_by=self._hidden_by()), self._after_apply)
+
+    def _settle(self) -> None:
+        """Nothing to write: still record the items whose sides agree (a two-way pair's first base), as the CLI's
+        apply does."""
+        assert self.plan is not None and self.sync is not None
+        try:
+            self.sync.settle(self.plan)
+        except (CwtuiError, OSError) as exc:
+            self.app.push_screen(ErrorModal(explain(exc, self.app) if isinstance(exc, CwtuiError) else str(exc),
+                                            "Cannot record the agreed state"))
+            return
+        agree = sum(1 for row in self.plan.rows if row.reason is Reason.IN_SYNC)
+        self.notify(f"Nothing to write. {agree} item{'' if agree == 1 else 's'} already agree on both sides"
+                    + (" and are recorded as the base of this two-way pair." if self.plan.two_way else "."),
+                    title="Apply", markup=False)
 
     def _hidden_by(self) -> str:
         table = self.table
@@ -405,6 +472,17 @@ def settings_line(plan: Plan) -> str:
     rules = f"dest. MaxResumePct {plan.rules.max_resume_pct:g}%" if plan.rules else "server rules off"
     settings = "settings: " + ("; ".join(changed) if changed else "defaults")
     return f"cap {cap}, {rules} · {settings}"
+
+
+def ways_text(plan: Plan) -> str:
+    """A two-way plan's totals per direction for the summary line: " · → dest 2, ← source 1, 1 conflict"."""
+    if not plan.two_way:
+        return ""
+    ways = plan.summary()["by_direction"]
+    conflicts = sum(1 for r in plan.rows if r.reason is Reason.CONFLICT)
+    no_base = sum(1 for r in plan.rows if r.reason is Reason.NO_BASE)
+    return (f" · → {plan.destination.name} {ways[TO_DESTINATION]}, ← {plan.source.name} {ways[TO_SOURCE]}, "
+            f"{conflicts} conflict{'' if conflicts == 1 else 's'}, {no_base} no base")
 
 
 def users_line(plan: Plan) -> str:

@@ -139,3 +139,38 @@ class PickModal(ModalScreen[str | None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+class ConflictModal(ModalScreen[str | None]):
+    """A two-way conflict: which side wins ("source" or "destination"); escape or Cancel answers None."""
+
+    BINDINGS = [
+        Binding("escape", "answer('')", "Cancel", id="cwtui.conflict.cancel"),
+        Binding("s", "answer('source')", "Source wins", id="cwtui.conflict.source"),
+        Binding("d", "answer('destination')", "Destination wins", id="cwtui.conflict.destination"),
+        Binding("left,up", "app.focus_previous", "Previous button", show=False),
+        Binding("right,down", "app.focus_next", "Next button", show=False),
+    ]
+
+    def __init__(self, question: str, *, source: str, destination: str) -> None:
+        super().__init__(classes="dialog-screen")
+        self.question = safe_lines(question)
+        self.labels = (safe_text(f"{source} wins (s)"), safe_text(f"{destination} wins (d)"))
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static("Which side wins?", classes="dialog-title", markup=False)
+            yield Static(self.question, id="question", markup=False)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button(self.labels[0], id="source", variant="warning")
+                yield Button(self.labels[1], id="destination", variant="warning")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#cancel", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.action_answer("" if event.button.id == "cancel" else str(event.button.id))
+
+    def action_answer(self, side: str) -> None:
+        self.dismiss(side or None)

@@ -14,7 +14,7 @@ from textual.screen import Screen
 from textual.validation import Integer, Number, Regex
 from textual.widgets import Button, Checkbox, Footer, Header, Input, Label, Select, Static
 
-from cwtui.core.config_model import NAME_RE, Config, PairEntry
+from cwtui.core.config_model import BOTH, NAME_RE, ONE_WAY, Config, PairEntry
 from cwtui.core.errors import CwtuiError
 from cwtui.core.jellyfin import JellyfinClient
 from cwtui.core.models import Library, ProgressSettings, ResumeRules, User
@@ -29,7 +29,15 @@ SWITCHES = (
     ("remove", "Remove: clear positions the source finished or dropped"),
     ("respect_server_resume_rules", "Respect the destination's own resume rules"),
     ("replay_watched", "Replay: resume items the destination marks as played"),
+    ("finish", "Finish: what the source finished later is marked played at 0:00, not left half-watched"),
+    ("played", "Played: mark played what the source played and the destination never started"),
 )
+DIRECTION_HINT = {
+    ONE_WAY: "One-way: only the destination is written.",
+    BOTH: "Both: each item goes from the side that changed since the two last agreed (the base, recorded after "
+          "every apply); items with no base or changed on both sides wait for you.",
+}
+"""One sentence per direction: what the base is, where the choice is made."""
 NUMBERS = (  # key, label, validator, hint
     ("min_seconds", "Ignore positions under (seconds)", Integer(minimum=0, failure_description="a whole number of "
      "seconds, 0 or more"), ""),
@@ -75,6 +83,12 @@ class PairScreen(AppKeysFirst, Screen[bool]):
             with Horizontal(classes="field-row"):
                 yield Label("Destination", classes="field-label")
                 yield Select([], id="destination", prompt="copy positions to")
+            with Horizontal(classes="field-row"):
+                yield Label("Direction", classes="field-label")
+                yield Select([("one-way: source → destination", ONE_WAY), ("both ways (two-way)", BOTH)],
+                             id="direction", value=pair.direction if pair else ONE_WAY, allow_blank=False)
+            yield Static(DIRECTION_HINT[pair.direction if pair else ONE_WAY], id="direction-hint", classes="hint",
+                         markup=False)
             for key, label in SWITCHES:
                 yield MarkedCheckbox(label, getattr(settings, key), id=key, classes="switch-row")
             for key, label, validator, _ in NUMBERS:
@@ -124,6 +138,10 @@ class PairScreen(AppKeysFirst, Screen[bool]):
     @on(Checkbox.Changed, "#respect_server_resume_rules")
     def _respect_changed(self) -> None:
         self._show_rules()
+
+    @on(Select.Changed, "#direction")
+    def _direction_changed(self, event: Select.Changed) -> None:
+        self.query_one("#direction-hint", Static).update(DIRECTION_HINT.get(str(event.value), ""))
 
     @on(Select.Changed, "#destination")
     def _destination_changed(self, event: Select.Changed) -> None:
@@ -261,11 +279,12 @@ class PairScreen(AppKeysFirst, Screen[bool]):
         # settings this form does not show (set in the file by hand) keep their values
         base = self.pair.progress if self.pair else ProgressSettings()
         progress = replace(base, **values)  # type: ignore[arg-type]
+        direction = str(self.query_one("#direction", Select).value)
         if self.pair is None:
-            return PairEntry(name, str(source), str(destination), progress, users=users)
-        # and so do the pair's keys it does not edit (same_server, direction)
+            return PairEntry(name, str(source), str(destination), progress, users=users, direction=direction)
+        # and so do the pair's keys it does not edit (same_server)
         return replace(self.pair, name=name, source=str(source), destination=str(destination), progress=progress,
-                       users=users)
+                       users=users, direction=direction)
 
     @on(Button.Pressed, "#save")
     def action_save(self) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from rich.text import Text
 
-from cwtui.core.models import Action, Plan, PlanRow, Reason, UserData, format_ms
+from cwtui.core.models import TO_DESTINATION, TO_SOURCE, Action, Plan, PlanRow, Reason, UserData, format_ms
 from cwtui.core.text import safe_text
 
 UNRESOLVED_REASONS = (Reason.UNRESOLVED, Reason.AMBIGUOUS)
@@ -18,10 +18,13 @@ SHORT_REASONS = {  # at most 12 characters: the reason column of an 80-column di
     Reason.SOURCE_AHEAD: "src ahead", Reason.SOURCE_NEWER: "src newer", Reason.NO_TIMESTAMPS: "no times",
     Reason.EXPLICIT_ZERO: "src reset", Reason.ABSENT_ON_SOURCE: "gone on src", Reason.ADD_DISABLED: "add off",
     Reason.REMOVE_DISABLED: "remove off", Reason.SUPERSEDED_BY_COPY: "other copy", Reason.SHARED_ROW: "shared row",
-    Reason.ALTERNATE_VERSIONS: "alt versions",
+    Reason.ALTERNATE_VERSIONS: "alt versions", Reason.FINISHED_ON_SOURCE: "src finished",
+    Reason.PLAYED_ON_SOURCE: "src played", Reason.FINISH_DISABLED: "finish off", Reason.NO_BASE: "no base",
+    Reason.UNCHANGED: "unchanged", Reason.CHANGED_ON_SOURCE: "src changed", Reason.CHANGED_ON_DESTINATION: "dest changed",
+    Reason.NEWER_ON_SOURCE: "src newer", Reason.NEWER_ON_DESTINATION: "dest newer", Reason.CONFLICT: "conflict",
 }
 SYMBOLS = ("Symbols: ☑/☐ ticked or not · → write: the position is copied · ✗ clear: the destination's position is "
-           "removed · ! force: a skipped row you ticked · · skip / - off: nothing is written · ? unresolved or "
+           "removed · ✓ finish / ✓ played: marked played · ! force: a skipped row you ticked · · skip / - off: nothing is written · ? unresolved or "
            "ambiguous: no single destination item · ✓ after a position: marked played · — no value")
 
 
@@ -81,14 +84,30 @@ def user_label(source_user: str, destination_user: str) -> str:
     return safe_text(source_user)
 
 
-def verdict(row: PlanRow, ticked: bool) -> tuple[str, str]:
-    """(word, style) for what will happen to the row given its tick: the word alone is enough without colour."""
+WAY_WORDS = {TO_DESTINATION: "→ dest", TO_SOURCE: "← source"}
+"""A two-way row's direction in the diff table: an arrow and a word."""
+PLANNED_WORDS = {Action.UPSERT: ("→ write", "bold green"), Action.CLEAR: ("✗ clear", "bold yellow"),
+                 Action.FINISH: ("✓ finish", "bold green"), Action.MARK_PLAYED: ("✓ played", "bold green")}
+
+
+def way_text(row: PlanRow, prefer: str = "") -> str:
+    """The direction cell: "→ dest" / "← source", a conflict's chosen side, or "" for a row that goes nowhere."""
+    if prefer:
+        return WAY_WORDS[TO_DESTINATION if prefer == "source" else TO_SOURCE]
+    if row.reason is Reason.CONFLICT:
+        return "? pick"
+    return WAY_WORDS.get(row.direction, "")
+
+
+def verdict(row: PlanRow, ticked: bool, prefer: str = "") -> tuple[str, str]:
+    """(word, style) for what will happen to the row given its tick (and, for a conflict, the side chosen to win):
+    the word alone is enough without colour."""
     if row.reason in UNRESOLVED_REASONS:
         return ("? " + row.reason.value, "bold red")
-    if row.action is Action.UPSERT:
-        return ("→ write", "bold green") if ticked else ("- off", "dim")
-    if row.action is Action.CLEAR:
-        return ("✗ clear", "bold yellow") if ticked else ("- off", "dim")
+    if row.action in PLANNED_WORDS:
+        return PLANNED_WORDS[row.action] if ticked else ("- off", "dim")
+    if prefer and ticked:
+        return (f"! {prefer} wins", "bold magenta")
     return ("! force", "bold magenta") if ticked else ("· skip", "dim")
 
 
@@ -100,9 +119,9 @@ def row_style(row: PlanRow, ticked: bool) -> str:
     return ""
 
 
-def cells_for(row: PlanRow, ticked: bool, columns: tuple[str, ...]) -> list[Cell]:
-    """The cells of `row` for the given column keys, in order."""
-    word, style = verdict(row, ticked)
+def cells_for(row: PlanRow, ticked: bool, columns: tuple[str, ...], prefer: str = "") -> list[Cell]:
+    """The cells of `row` for the given column keys, in order (`prefer`: a conflict's chosen winner)."""
+    word, style = verdict(row, ticked, prefer)
     dim = row_style(row, ticked)
     dur = row.duration_ms
     out: list[Cell] = []
@@ -131,6 +150,9 @@ def cells_for(row: PlanRow, ticked: bool, columns: tuple[str, ...]) -> list[Cell
             out.append(cell(when_text(moment), moment.timestamp() if moment else None, dim))
         elif key == "action":
             out.append(cell(word, word, style))
+        elif key == "way":
+            way = way_text(row, prefer)
+            out.append(cell(way, way, dim))
         elif key == "reason":
             out.append(cell(row.reason.value, row.reason.value, dim))
         elif key == "reason_short":
@@ -153,9 +175,9 @@ def _side_lines(label: str, data: UserData | None, runtime_ticks: int | None, it
     return lines
 
 
-def describe_row(row: PlanRow, ticked: bool, plan: Plan | None = None) -> str:
-    """Both sides' raw values and the rule that decided the row, as plain text."""
-    word, _ = verdict(row, ticked)
+def describe_row(row: PlanRow, ticked: bool, plan: Plan | None = None, prefer: str = "") -> str:
+    """Both sides' raw values (and a two-way row's agreed state) and the rule that decided the row, as plain text."""
+    word, _ = verdict(row, ticked, prefer)
     src_name = plan.source.name if plan else "source"
     dst_name = plan.destination.name if plan else "destination"
     lines = [f"Will do:  {word}   (planned: {row.action.value}, reason: {row.reason.value})",
@@ -167,22 +189,75 @@ def describe_row(row: PlanRow, ticked: bool, plan: Plan | None = None) -> str:
     if row.source_user:
         lines.append(f"Users:    {safe_text(row.source_user)} on {src_name} → {safe_text(row.destination_user)} on "
                      f"{dst_name}")
+    if row.two_way:
+        lines.append(f"Way:      {way_line(row, src_name, dst_name, prefer)}")
     lines.append("")
     src_runtime = row.source_runtime_ticks or row.runtime_ticks
     dst_runtime = row.destination_runtime_ticks or row.runtime_ticks
-    lines += _side_lines(f"Source ({src_name})", row.source, src_runtime,
-                         (row.source_item_id,) if row.source_item_id else ())
-    lines.append("")
-    lines += _side_lines(f"Destination ({dst_name})", row.destination, dst_runtime, row.destination_item_ids)
+    if row.two_way:
+        lines += three_way_lines(row, src_name, dst_name)
+    else:
+        lines += _side_lines(f"Source ({src_name})", row.source, src_runtime,
+                             (row.source_item_id,) if row.source_item_id else ())
+        lines.append("")
+        lines += _side_lines(f"Destination ({dst_name})", row.destination, dst_runtime, row.destination_item_ids)
     if row.reason is Reason.AMBIGUOUS:
         lines += ["", "Ambiguous: the destination item these ids lead to disagrees on another id, so cwtui cannot "
                   f"tell which item is the same title. {safe_text(row.matched_by)}"]
-    if row.action is Action.SKIP:
+    pair = plan.pair if plan else "PAIR"
+    if row.reason is Reason.NO_BASE:
+        lines += ["", "No base: the two sides disagree and cwtui has no record of a state they agreed on, so it "
+                  "trusts neither and writes nothing. The way out: pick the master once, with "
+                  f"`cwtui apply {pair} --seed source` (or `--seed destination`); that run writes one way with the "
+                  "one-way rules and records the base, and from then on changes go both ways."]
+    elif row.reason is Reason.CONFLICT:
+        lines += ["", "Conflict: both sides changed since they last agreed, and their last-played times do not say "
+                  "which is newer. Tick the row (space) to choose the side that wins."]
+    elif row.action is Action.SKIP:
         blocker = force_blocker(row, plan)
         lines.append("")
         lines.append("Can be forced with space." if blocker is None else f"Cannot be forced: {blocker}.")
     lines += ["", SYMBOLS]
     return "\n".join(lines)
+
+
+def way_line(row: PlanRow, src_name: str, dst_name: str, prefer: str = "") -> str:
+    """Which server a two-way row writes, in words."""
+    if prefer:
+        to = dst_name if prefer == "source" else src_name
+        return f"{way_text(row, prefer)}: you chose the {prefer}; '{to}' is written"
+    if row.direction == TO_DESTINATION:
+        return f"→ dest: '{dst_name}' is written from '{src_name}'"
+    if row.direction == TO_SOURCE:
+        return f"← source: '{src_name}' is written from '{dst_name}'"
+    return "none: neither side is written"
+
+
+def _fields(data: UserData | None) -> tuple[str, str, str]:
+    if data is None:
+        return "—", "—", "—"
+    return (format_ms(data.position_ms), f"yes ({data.play_count})" if data.played else "no",
+            when_text(data.last_played))
+
+
+def three_way_lines(row: PlanRow, src_name: str, dst_name: str) -> list[str]:
+    """Source, destination and the agreed state (the base) side by side."""
+    agreed = row.agreed
+    base_src = _fields(agreed.source if agreed else None)
+    base_dst = _fields(agreed.destination if agreed else None)
+    base = [a if a == b else f"{a} / {b}" for a, b in zip(base_src, base_dst)]
+    heads = (f"Source ({src_name})", f"Destination ({dst_name})",
+             "Agreed (base)" if agreed else "Agreed (no base)")
+    src, dst = _fields(row.source), _fields(row.destination)
+    width = 24
+    out = [f"  {'':<13}" + "".join(safe_text(h)[:width - 1].ljust(width) for h in heads)]
+    for i, label in enumerate(("position", "played", "last played")):
+        out.append(f"  {label:<13}" + "".join(v.ljust(width) for v in (src[i], dst[i], base[i])))
+    if agreed and agreed.at:
+        out.append(f"  {'':<13}{'':<{2 * width}}recorded {when_text(agreed.at)}")
+    out += ["", f"  source item       {row.source_item_id or '(none)'}",
+            f"  destination item  {', '.join(row.destination_item_ids) or '(none)'}"]
+    return out
 
 
 def force_blocker(row: PlanRow, plan: Plan | None) -> str | None:

@@ -22,8 +22,14 @@ FILTERS: dict[str, tuple[str, Callable[[PlanRow], bool]]] = {
     "near": ("near-complete", lambda r: r.reason is Reason.NEAR_COMPLETE),
     "unresolved": ("unresolved", lambda r: r.reason in UNRESOLVED_REASONS),
     "all": ("all", lambda r: True),
+    "finish": ("finish / played", lambda r: r.action in (Action.FINISH, Action.MARK_PLAYED)
+               or r.reason in (Reason.FINISHED_ON_SOURCE, Reason.PLAYED_ON_SOURCE, Reason.FINISH_DISABLED)),
+    "conflicts": ("conflicts", lambda r: r.reason is Reason.CONFLICT),
 }
 FILTER_ORDER = tuple(FILTERS)
+OPTIONAL_FILTERS = ("finish", "conflicts")
+"""Filters the `f` cycle passes over when no row of the plan matches them (most plans have neither); they come
+after "all", so the usual cycle is unchanged."""
 REASON_FILTER = "reason:"
 """A filter name that starts with this keeps the rows of one reason (the picker, `F`)."""
 
@@ -44,10 +50,10 @@ def filter_keeps(name: str) -> Callable[[PlanRow], bool]:
 COLUMN_LABELS = {
     "tick": "✓", "title": "Title", "source": "Source", "destination": "Destination", "diff": "Diff",
     "src_played": "Source played", "dst_played": "Dest. played", "action": "Will do", "reason": "Reason",
-    "reason_short": "Reason", "user": "User", "user_title": "User · Title",
+    "reason_short": "Reason", "user": "User", "user_title": "User · Title", "way": "Way",
 }
 COLUMN_WIDTHS = {"tick": 1, "source": 13, "destination": 13, "diff": 9, "src_played": 16, "dst_played": 16,
-                 "action": 14, "reason": 19, "reason_short": 12}
+                 "action": 14, "reason": 19, "reason_short": 12, "way": 8}
 LAYOUTS = (  # (least width, columns): what does not fit is in the detail pane (enter)
     (170, ("tick", "title", "source", "destination", "diff", "src_played", "dst_played", "action", "reason")),
     (130, ("tick", "title", "source", "destination", "diff", "action", "reason")),
@@ -57,8 +63,8 @@ LAYOUTS = (  # (least width, columns): what does not fit is in the detail pane (
 )
 TITLES = ("title", "user_title")
 """The columns that take the width left over."""
-SORTABLE = ("user", "user_title", "title", "source", "destination", "diff", "src_played", "dst_played", "action", "reason", "reason_short",
-            "tick")
+SORTABLE = ("user", "user_title", "title", "source", "destination", "diff", "src_played", "dst_played", "way", "action",
+            "reason", "reason_short", "tick")
 """What `o` cycles through (the columns not shown are skipped)."""
 
 
@@ -66,9 +72,13 @@ USER_COLUMN_LEAST = 96
 """Below this width a household plan names the user in the title cell instead of a column of its own."""
 
 
-def columns_for(width: int, *, users: bool = False) -> tuple[str, ...]:
-    """The columns that fit `width`; with `users` (a plan of several users) the user too."""
+def columns_for(width: int, *, users: bool = False, two_way: bool = False) -> tuple[str, ...]:
+    """The columns that fit `width`; with `users` (a plan of several users) the user too; with `two_way` the
+    direction of each row, before what it will do."""
     cols = next(cols for least, cols in LAYOUTS if width >= least)
+    if two_way:
+        at = cols.index("action")
+        cols = cols[:at] + ("way",) + cols[at:]
     if not users:
         return cols
     if width < USER_COLUMN_LEAST:
@@ -97,6 +107,10 @@ class PlanTable(KeyTable):
         """Show only this source user's rows (household plans); "" shows every user."""
         self.multi_user = False
         """More than one user is in the plan: the rows name their user."""
+        self.two_way = False
+        """A two-way plan: the rows show their direction."""
+        self.prefer: dict[str, str] = {}
+        """Conflict rows whose winner the user chose: key -> "source" | "destination" (the screen owns it)."""
         self.sort_column = "title"
         self.sort_reverse = False
         self.columns_shown: tuple[str, ...] = ()
@@ -109,9 +123,12 @@ class PlanTable(KeyTable):
 
     # --- content --------------------------------------------------------------------------------------
 
-    def load(self, rows: tuple[PlanRow, ...], ticked: set[str], filter_name: str, *, multi_user: bool = False) -> None:
+    def load(self, rows: tuple[PlanRow, ...], ticked: set[str], filter_name: str, *, multi_user: bool = False,
+             two_way: bool = False, prefer: dict[str, str] | None = None) -> None:
         self.plan_rows = {row.key: row for row in rows}
         self.ticked = ticked
+        self.two_way = two_way
+        self.prefer = prefer if prefer is not None else {}
         self.filter_name = filter_name
         self.multi_user = multi_user
         if not multi_user:
@@ -129,7 +146,8 @@ class PlanTable(KeyTable):
         shown = self._shown()
         rows = [r for r in self.plan_rows.values() if shown(r)]
         column = self.sort_column
-        rows.sort(key=lambda r: cells_for(r, r.key in self.ticked, (column,))[0].sort_value, reverse=self.sort_reverse)
+        rows.sort(key=lambda r: cells_for(r, r.key in self.ticked, (column,), self.prefer.get(r.key, ""))[0].sort_value,
+                  reverse=self.sort_reverse)
         return rows
 
     def rebuild(self) -> None:
@@ -137,7 +155,7 @@ class PlanTable(KeyTable):
         self._generation += 1
         generation = self._generation
         keep_key = self.current_key()
-        columns = columns_for(self._available_width(), users=self.multi_user)
+        columns = columns_for(self._available_width(), users=self.multi_user, two_way=self.two_way)
         if columns != self.columns_shown:
             self.clear(columns=True)
             self._add_columns(columns)
@@ -177,11 +195,13 @@ class PlanTable(KeyTable):
     def _add(self, rows: list[PlanRow]) -> None:
         cols = self.columns_shown
         for row in rows:
-            self.add_row(*cells_for(row, row.key in self.ticked, cols), key=row.key)
+            self.add_row(*cells_for(row, row.key in self.ticked, cols, self.prefer.get(row.key, "")), key=row.key)
 
     def _add_columns(self, columns: tuple[str, ...]) -> None:
         self.columns_shown = columns
         widths = {**COLUMN_WIDTHS, "user": min(20, max([4] + [len(user_label(r.source_user, r.destination_user)) for r in self.plan_rows.values()]))}
+        if self.two_way:
+            widths["reason"] = len("changed_on_destination")  # the longest two-way reason, whole
         fixed = sum(widths[c] for c in columns if c not in TITLES)
         # two cells of padding per column, the row cursor's margin and a vertical scrollbar
         title = max(16, self._available_width() - fixed - 2 * len(columns) - 3)
@@ -213,7 +233,8 @@ class PlanTable(KeyTable):
         if key not in self.rows:
             return
         row = self.plan_rows[key]
-        for column, value in zip(self.columns_shown, cells_for(row, key in self.ticked, self.columns_shown)):
+        cells = cells_for(row, key in self.ticked, self.columns_shown, self.prefer.get(key, ""))
+        for column, value in zip(self.columns_shown, cells):
             self.update_cell(key, column, value)
 
     # --- sort -----------------------------------------------------------------------------------------

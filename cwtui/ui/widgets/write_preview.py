@@ -14,14 +14,22 @@ from cwtui.ui.widgets.plan_format import user_label
 def preview_change(task: Step) -> str:
     """Before -> after, the before as the plan read this very item (the live check compares against it)."""
     before = format_ms(task.expected[0].position_ms) if task.expected else "?"
+    if task.expected and task.expected[0].played:
+        before += " ✓"
     after = "0:00" if task.action is Action.CLEAR else format_ms(task.target_ticks // 10_000)
+    if task.target.played:
+        after += " ✓"
     return f"{before} → {after}"
+
+
+WORDS = {Action.CLEAR: "clear", Action.FINISH: "finish", Action.MARK_PLAYED: "played"}
+"""The Write column's word for each action; a position write says "set"."""
 
 
 class WritePreview(KeyTable):
     """One line per destination item the run will write, in the order the run writes them."""
 
-    COLUMNS = (("Write", "write", 5), ("Before → after", "change", 17), ("Version", "version", 12),
+    COLUMNS = (("Write", "write", 6), ("Before → after", "change", 17), ("Version", "version", 12),
                ("To", "to", 8), ("Title", "title", None))
     """The title goes last and takes the width that is left, so 80 columns show every other column whole."""
 
@@ -38,11 +46,12 @@ class WritePreview(KeyTable):
     def show(self, tasks: list[Step], destination: str) -> None:
         self.clear()
         for task in tasks:
-            word = "clear" if task.action is Action.CLEAR else ("force" if task.forced else "set")
+            word = "force" if task.forced else WORDS.get(task.action, "set")
             ids = task.row.destination_item_ids if task.row is not None else (task.item_id,)
             index = ids.index(task.item_id) + 1 if task.item_id in ids else 1
             version = task.item_id[:8] + (f" {index}/{len(ids)}" if len(ids) > 1 else "")
             who = user_label(task.source_user, task.destination_user)
             title = f"{who} · {safe_text(task.title)}" if who else safe_text(task.title)
-            self.add_row(Text(word), Text(preview_change(task)), Text(version), Text(destination), Text(title),
+            self.add_row(Text(word), Text(preview_change(task)), Text(version), Text(safe_text(task.server or destination)),
+                         Text(title),
                          key=str(task.seq))

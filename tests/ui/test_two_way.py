@@ -1,0 +1,180 @@
+"""Two-way pairs in the TUI (issue 14 §4): directions, the conflict filter and choice, writes on both servers,
+the first base recorded by an apply with nothing to write; and the pair form's direction."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from textual.notifications import Notify
+
+from cwtui.core.base import BaseStore
+from cwtui.ui.screens.apply import ApplyScreen
+from cwtui.ui.screens.modals import ConflictModal, DetailModal
+
+from .conftest import MIN, settle, ticks
+from .test_apply import start_live
+from .test_diff import cell, move_to, open_diff, titles
+
+pytestmark = pytest.mark.anyio
+
+
+def key(world, title: str) -> str:
+    return world.ids[title][0]
+
+
+async def show_all(app, pilot, screen) -> None:
+    while screen.table.filter_name != "all":
+        await pilot.press("f")
+    await settle(app, pilot)
+
+
+async def test_rows_show_their_direction_and_the_header_counts_each_way(two_way_world):
+    world = two_way_world
+    app = world.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_diff(world, pilot, app)
+        table = screen.table
+        assert "way" in table.columns_shown
+        assert cell(table, key(world, "Arrival (2016)"), "way") == "→ dest"
+        assert cell(table, key(world, "Blade Runner (1982)"), "way") == "← source"
+        summary = str(screen.query_one("#summary").render())
+        assert "→ cabin 1, ← home 1, 1 conflict, 5 no base" in summary
+        await show_all(app, pilot, screen)
+        assert cell(table, key(world, "Heat (1995)"), "way") == "? pick"
+        assert cell(table, key(world, "Coherence (2013)"), "way") == ""
+
+
+async def test_conflict_filter_keeps_only_conflicts(two_way_world):
+    world = two_way_world
+    app = world.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_diff(world, pilot, app)
+        seen = []
+        for _ in range(8):
+            await pilot.press("f")
+            await settle(app, pilot)
+            seen.append(screen.table.filter_name)
+            if screen.table.filter_name == "conflicts":
+                break
+        assert seen[-1] == "conflicts" and "all" in seen
+        assert titles(screen.table) == ["Heat (1995)"]
+        assert "conflicts: 1" in str(screen.query_one("#summary").render())
+
+
+async def test_one_way_plans_skip_the_conflict_filter(make_world):
+    world = make_world()
+    app = world.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_diff(world, pilot, app)
+        names = []
+        for _ in range(7):
+            await pilot.press("f")
+            names.append(screen.table.filter_name)
+        assert "conflicts" not in names and "way" not in screen.table.columns_shown
+
+
+async def test_detail_pane_shows_the_base_and_the_way_out_of_no_base(two_way_world):
+    world = two_way_world
+    app = world.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_diff(world, pilot, app)
+        await move_to(pilot, screen.table, key(world, "Arrival (2016)"))
+        await pilot.press("enter")
+        await pilot.pause()
+        body = str(app.screen.query_one("#detail-body").render())
+        assert "Agreed (base)" in body and "→ dest: 'cabin' is written from 'home'" in body
+        position = next(line for line in body.splitlines() if line.strip().startswith("position"))
+        assert position.split()[1:] == ["1:00:00", "40:00", "40:00"]  # source, destination, base
+        await pilot.press("escape")
+        await show_all(app, pilot, screen)
+        await move_to(pilot, screen.table, key(world, "Coherence (2013)"))
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, DetailModal)
+        body = str(app.screen.query_one("#detail-body").render())
+        assert "Agreed (no base)" in body and "--seed source" in body
+
+
+async def test_a_conflict_asks_who_wins_and_the_choice_reaches_the_write(two_way_world):
+    world = two_way_world
+    app = world.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_diff(world, pilot, app)
+        await show_all(app, pilot, screen)
+        heat = key(world, "Heat (1995)")
+        await move_to(pilot, screen.table, heat)
+        await pilot.press("space")
+        await pilot.pause()
+        assert isinstance(app.screen, ConflictModal)
+        await pilot.press("escape")  # cancel: nothing chosen
+        await pilot.pause()
+        assert heat not in screen.ticked and screen.prefer == {}
+        await pilot.press("space")
+        await pilot.pause()
+        await pilot.press("d")  # the destination (cabin) wins: home is written
+        await pilot.pause()
+        assert screen.prefer == {heat: "destination"} and heat in screen.ticked
+        assert cell(screen.table, heat, "action") == "! destination wins"
+        assert cell(screen.table, heat, "way") == "← source"
+        await pilot.press("a")
+        await pilot.pause()
+        panel = app.screen
+        assert isinstance(panel, ApplyScreen)
+        counts = str(panel.query_one("#counts").render())
+        assert "3 writes" in counts and "'cabin' (Cabin): 1 and 'home' (Home): 2" in counts
+        await start_live(app, pilot, panel)
+        await settle(app, pilot)
+    home_heat = world.home.get_user_data(world.home_user, world.ids["Heat (1995)"][0])
+    assert home_heat.position_ticks == ticks(100 * MIN)  # cabin's position won
+    assert world.cabin_data("Heat (1995)").position_ticks == ticks(100 * MIN)  # cabin untouched
+    assert world.cabin_data("Arrival (2016)").position_ticks == ticks(60 * MIN)
+    home_blade = world.home.get_user_data(world.home_user, world.ids["Blade Runner (1982)"][0])
+    assert home_blade.position_ticks == ticks(50 * MIN)
+
+
+async def test_apply_with_nothing_to_write_records_the_first_base(make_world):
+    world = make_world()
+    entry = world.config.pair(world.pair_name)
+    world.config_file.save_pair(replace(entry, direction="both"))
+    world.cabin.set_user_data(world.cabin_user, world.ids["Blade Runner (1982)"][1], ticks(20 * MIN),
+                              last_played=world.home.get_user_data(world.home_user, world.ids["Blade Runner (1982)"][0]
+                                                                   ).last_played)
+    app = world.app()
+    notes: list[Notify] = []
+    async with app.run_test(size=(100, 30), message_hook=lambda m: notes.append(m) if isinstance(m, Notify)
+                            else None) as pilot:
+        screen = await open_diff(world, pilot, app)
+        assert not screen.plan.writes and not BaseStore(world.state_dir).exists(world.pair_name)
+        await pilot.press("a")
+        await pilot.pause()
+        assert BaseStore(world.state_dir).exists(world.pair_name)
+        assert any("recorded as the base" in n.notification.message for n in notes)
+        # the base now holds Blade Runner: a change on cabin goes to home
+        world.cabin.set_user_data(world.cabin_user, world.ids["Blade Runner (1982)"][1], ticks(70 * MIN),
+                                  last_played=None)
+        await pilot.press("r")
+        await settle(app, pilot)
+        row = screen.table.plan_rows[key(world, "Blade Runner (1982)")]
+        assert (row.reason.value, row.direction) == ("changed_on_destination", "to_source")
+
+
+async def test_pair_form_sets_the_direction(make_world):
+    from textual.widgets import Select
+
+    from cwtui.ui.screens.pair import PairScreen
+
+    world = make_world()
+    app = world.app()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(app, pilot)
+        app.push_screen(PairScreen(world.config.pair(world.pair_name)))
+        await settle(app, pilot)
+        form = app.screen
+        assert "only the destination is written" in str(form.query_one("#direction-hint").render())
+        form.query_one("#direction", Select).value = "both"
+        await pilot.pause()
+        assert "the base" in str(form.query_one("#direction-hint").render())
+        form.action_save()
+        await pilot.pause()
+    assert world.config.pair(world.pair_name).direction == "both"
