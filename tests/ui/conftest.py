@@ -305,7 +305,18 @@ def build_two_way_world(tmp_path: Path) -> World:
                             client_factory=world.client_factory) as sync:
             sync.settle(await sync.plan())
 
-    asyncio.run(settle_base())
+    import cwtui.core.base as base_module
+
+    class Fixed(datetime):  # the base records when it was made; pictures need it fixed
+        @classmethod
+        def now(cls, tz=None):
+            return at(125) if tz is None else at(125).astimezone(tz)
+
+    real, base_module.datetime = base_module.datetime, Fixed
+    try:
+        asyncio.run(settle_base())
+    finally:
+        base_module.datetime = real
     home_set = lambda title, minutes, last: world.home.set_user_data(  # noqa: E731
         world.home_user, world.ids[title][0], ticks(minutes * MIN), last_played=at(last))
     cabin_set = lambda title, minutes, last: world.cabin.set_user_data(  # noqa: E731

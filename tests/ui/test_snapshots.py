@@ -174,3 +174,39 @@ def test_apply_household_finished(snap_compare, household_world, fixed_run_id):
     """A live household run streamed to the end: totals per user, each result line led by its user."""
     assert snap_compare(household_world.app(open_pair="family"), terminal_size=WIDE,
                         run_before=press_then_settle("a", "d", "enter", "y"))
+
+
+def test_two_way_diff_all_rows(snap_compare, two_way_world):
+    """A two-way pair: → dest, ← source, a conflict and no_base rows; the header counts each way."""
+    assert snap_compare(two_way_world.app(open_pair="home-to-cabin"), terminal_size=WIDE,
+                        run_before=press_then_settle("f", "f", "f", "f"))
+
+
+def test_two_way_detail_pane(snap_compare, two_way_world):
+    """The detail pane of a two-way row: source, destination and the agreed state side by side."""
+    assert snap_compare(two_way_world.app(open_pair="home-to-cabin"), terminal_size=WIDE,
+                        run_before=press_then_settle("enter"))
+
+
+def test_two_way_conflict_modal(snap_compare, two_way_world):
+    """Ticking a conflict asks which side wins."""
+    async def run_before(pilot) -> None:
+        await press_then_settle("f", "f", "f", "f", "f")(pilot)  # the conflicts filter: Heat only
+        await pilot.press("space")
+        await settle(pilot.app, pilot)
+
+    assert snap_compare(two_way_world.app(open_pair="home-to-cabin"), terminal_size=WIDE, run_before=run_before)
+
+
+def test_two_way_apply_panel(snap_compare, two_way_world):
+    """The apply panel of a two-way run says which server each write goes to."""
+    assert snap_compare(two_way_world.app(open_pair="home-to-cabin"), terminal_size=WIDE,
+                        run_before=press_then_settle("a"))
+
+
+def test_diff_finish_and_played_rows(snap_compare, make_world):
+    """finish and played on: the finish / played filter shows a finish row and a mark_played row, ticked."""
+    world = make_world(finish=True, played=True)
+    world.home.set_user_data(world.home_user, world.ids["Alien (1979)"][0], 0, played=True, play_count=2)
+    assert snap_compare(world.app(open_pair="home-to-cabin"), terminal_size=WIDE,
+                        run_before=press_then_settle("f", "f", "f", "f", "f"))

@@ -178,3 +178,34 @@ async def test_pair_form_sets_the_direction(make_world):
         form.action_save()
         await pilot.pause()
     assert world.config.pair(world.pair_name).direction == "both"
+
+
+async def test_finish_and_mark_played_rows_are_named_counted_and_written(make_world):
+    """Issue 13 §4: a ticked finish or mark_played row says what it does (not "! force"), has its own filter, and
+    the apply panel counts and previews it as itself."""
+    world = make_world(finish=True, played=True)
+    alien_home, alien_cabin = world.ids["Alien (1979)"]
+    world.home.set_user_data(world.home_user, alien_home, 0, played=True, play_count=2, last_played=None)
+    app = world.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_diff(world, pilot, app)
+        table = screen.table
+        tenet, alien = key(world, "Tenet (2020)"), alien_home
+        assert cell(table, tenet, "action") == "✓ finish" and cell(table, alien, "action") == "✓ played"
+        while table.filter_name != "finish":
+            await pilot.press("f")
+        await settle(app, pilot)
+        assert sorted(titles(table)) == ["Alien (1979)", "Tenet (2020)"]
+        await pilot.press("a")
+        await pilot.pause()
+        panel = app.screen
+        assert isinstance(panel, ApplyScreen)
+        assert "1 finish (played at 0:00), 1 mark played" in str(panel.query_one("#counts").render())
+        preview = panel.query_one("#preview")
+        words = {preview.get_row_at(i)[4].plain: preview.get_row_at(i)[0].plain for i in range(preview.row_count)}
+        assert words == {"Tenet (2020)": "finish", "Alien (1979)": "played"}
+        await start_live(app, pilot, panel)
+        await settle(app, pilot)
+    assert world.cabin_data("Tenet (2020)").played and world.cabin_data("Tenet (2020)").position_ticks == 0
+    alien_now = world.cabin.get_user_data(world.cabin_user, alien_cabin)
+    assert alien_now.played and alien_now.play_count == 2

@@ -253,10 +253,10 @@ def three_way_lines(row: PlanRow, src_name: str, dst_name: str) -> list[str]:
     out = [f"  {'':<13}" + "".join(safe_text(h)[:width - 1].ljust(width) for h in heads)]
     for i, label in enumerate(("position", "played", "last played")):
         out.append(f"  {label:<13}" + "".join(v.ljust(width) for v in (src[i], dst[i], base[i])))
-    if agreed and agreed.at:
-        out.append(f"  {'':<13}{'':<{2 * width}}recorded {when_text(agreed.at)}")
     out += ["", f"  source item       {row.source_item_id or '(none)'}",
             f"  destination item  {', '.join(row.destination_item_ids) or '(none)'}"]
+    if agreed and agreed.at:
+        out.append(f"  base recorded     {when_text(agreed.at)}")
     return out
 
 
