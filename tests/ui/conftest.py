@@ -288,6 +288,7 @@ def build_two_way_world(tmp_path: Path) -> World:
     then Arrival moves on home (→ dest), Blade Runner on cabin (← source), and Heat on both at the same minute
     (conflict). Coherence, Alien, the brackets and Tenet never agreed (no base)."""
     import asyncio
+    from concurrent.futures import ThreadPoolExecutor
 
     from cwtui.core.sync import PairSync
 
@@ -314,7 +315,8 @@ def build_two_way_world(tmp_path: Path) -> World:
 
     real, base_module.datetime = base_module.datetime, Fixed
     try:
-        asyncio.run(settle_base())
+        with ThreadPoolExecutor(1) as pool:  # its own loop, also when called from a running one (screenshots)
+            pool.submit(asyncio.run, settle_base()).result()
     finally:
         base_module.datetime = real
     home_set = lambda title, minutes, last: world.home.set_user_data(  # noqa: E731

@@ -22,7 +22,7 @@ import itertools  # noqa: E402
 from datetime import datetime  # noqa: E402
 
 import cwtui.core.journal as journal  # noqa: E402
-from tests.ui.conftest import T0, build_demo_world, settle  # noqa: E402
+from tests.ui.conftest import T0, build_demo_world, build_two_way_world, settle  # noqa: E402
 
 OUT = ROOT / "screenshots"
 WIDE, SMALL = (100, 30), (80, 24)
@@ -100,8 +100,17 @@ async def main() -> None:
             ("household_user_map", WIDE, (), False, user_map_shown),
             ("household_apply_finished", WIDE, ("a", "d", "enter", "y"), True, None),
         ]
-        for n, (name, size, keys, open_pair, before) in enumerate(shots + household):
-            world = build_demo_world(Path(tmp) / str(n), household=n >= len(shots) or name == "home")
+        # a two-way pair (issue 14): the small test library with a base, then changed on each side and on both
+        two_way = [
+            ("two_way_diff", WIDE, ("f", "f", "f", "f"), True, None),
+            ("two_way_detail", WIDE, ("enter",), True, None),
+            ("two_way_conflict", WIDE, ("f", "f", "f", "f", "f", "space"), True, None),
+        ]
+        for n, (name, size, keys, open_pair, before) in enumerate(shots + household + two_way):
+            if n >= len(shots) + len(household):
+                world = build_two_way_world(Path(tmp) / str(n))
+            else:
+                world = build_demo_world(Path(tmp) / str(n), household=n >= len(shots) or name == "home")
             try:
                 await shoot(world, name, size, keys, open_pair=open_pair, before=before)
             finally:
