@@ -209,3 +209,32 @@ async def test_finish_and_mark_played_rows_are_named_counted_and_written(make_wo
     assert world.cabin_data("Tenet (2020)").played and world.cabin_data("Tenet (2020)").position_ticks == 0
     alien_now = world.cabin.get_user_data(world.cabin_user, alien_cabin)
     assert alien_now.played and alien_now.play_count == 2
+
+
+async def test_seed_from_the_source_writes_one_way_and_records_the_base(make_world):
+    """A no_base pair seeded in the TUI: the apply panel lists the one-way writes to cabin, and after the run the
+    base holds them, so the next plan has no no_base rows for the written items."""
+    world = make_world()
+    entry = world.config.pair(world.pair_name)
+    world.config_file.save_pair(replace(entry, direction="both"))
+    app = world.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_diff(world, pilot, app)
+        arrival = key(world, "Arrival (2016)")
+        assert screen.table.plan_rows[arrival].reason.value == "no_base"
+        await pilot.press("S")
+        await pilot.pause()
+        await pilot.press("enter")  # the first choice: the source is the master
+        await settle(app, pilot)
+        panel = app.screen
+        assert isinstance(panel, ApplyScreen)
+        assert {t.server or "cabin" for t in panel.tasks} == {"cabin"}
+        assert "to 'cabin' (Cabin)" in str(panel.query_one("#counts").render())
+        await start_live(app, pilot, panel)
+        await settle(app, pilot)
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert app.screen is screen
+        assert screen.table.plan_rows[arrival].reason.value == "in_sync"
+    assert world.cabin_data("Arrival (2016)").position_ticks == ticks(40 * MIN)
+    assert BaseStore(world.state_dir).exists(world.pair_name)

@@ -41,6 +41,8 @@ class DiffScreen(AppKeysFirst, Screen[bool]):
                 "any)", id="cwtui.diff.filter"),
         Binding("F", "pick_reason", "Reason filter", tooltip="Pick a reason and show only its rows",
                 id="cwtui.diff.reason"),
+        Binding("S", "seed", "Seed", show=False, tooltip="Two-way: pick the master side once; a one-way run from "
+                "it records the base", id="cwtui.diff.seed"),
         Binding("u", "next_user", "User", tooltip="Show one user's rows (household pairs): each user in turn, "
                 "then all", id="cwtui.diff.user"),
         Binding("o", "next_sort", "Sort", tooltip="Sort by the next column (press again to cycle)",
@@ -110,6 +112,8 @@ class DiffScreen(AppKeysFirst, Screen[bool]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "next_user":  # only a plan of several users has the key (the footer stays short otherwise)
             return False if self.plan is None or len(self.plan.users) < 2 else (None if self.planning else True)
+        if action == "seed":  # only a two-way pair can be seeded
+            return False if self.plan is None or not self.plan.two_way else (None if self.planning else True)
         if action in NEEDS_PLAN or action == "replan":
             return None if self.planning or self.plan is None and action != "replan" else True
         return True
@@ -425,6 +429,41 @@ class DiffScreen(AppKeysFirst, Screen[bool]):
             return
         self.app.push_screen(ApplyScreen(self.plan, self.sync, only=only, force=force, prefer=prefer, hidden=hidden,
                                          hidden_by=self._hidden_by()), self._after_apply)
+
+    def action_seed(self) -> None:
+        assert self.plan is not None
+        src, dst = self.plan.source.name, self.plan.destination.name
+        choices = [(f"{src} (source) is the master: '{dst}' is written from it", "source"),
+                   (f"{dst} (destination) is the master: '{src}' is written from it", "destination")]
+        self.app.push_screen(PickModal("Seed the base: one one-way run from the side you pick", choices),
+                             lambda side: self.seed_plan(side) if side else None)
+
+    @work(exclusive=True, group="plan", description="Planning a seed")
+    async def seed_plan(self, side: str) -> None:
+        """Plan one-way from `side` (`--seed`), then show it in the apply panel: every write listed with its server,
+        dry run first, a live run confirmed with the counts. Nothing to write: the base is recorded at once."""
+        assert self.sync is not None
+        self.planning = True
+        try:
+            plan = await self.sync.plan(progress=self._say, seed=side)
+        except CwtuiError as exc:
+            if self.is_attached:
+                self.app.push_screen(ErrorModal(explain(exc, self.app), f"Cannot seed pair '{self.pair_name}'"))
+            return
+        finally:
+            self.planning = False
+        if not self.is_attached:
+            return
+        self._status(f"Seed plan from the {side}: {len(plan.writes)} writes.")
+        if not plan.writes:
+            self.plan = plan
+            self._settle()
+            self.run_plan()
+            return
+        from cwtui.ui.screens.apply import ApplyScreen
+
+        self.app.push_screen(ApplyScreen(plan, self.sync, only={r.key for r in plan.writes}, force=set()),
+                             self._after_apply)
 
     def _settle(self) -> None:
         """Nothing to write: still record the items whose sides agree (a two-way pair's first base), as the CLI's

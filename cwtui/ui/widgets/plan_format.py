@@ -207,7 +207,7 @@ def describe_row(row: PlanRow, ticked: bool, plan: Plan | None = None, prefer: s
     pair = plan.pair if plan else "PAIR"
     if row.reason is Reason.NO_BASE:
         lines += ["", "No base: the two sides disagree and cwtui has no record of a state they agreed on, so it "
-                  "trusts neither and writes nothing. The way out: pick the master once, with "
+                  "trusts neither and writes nothing. The way out: pick the master once, with S here (seed) or "
                   f"`cwtui apply {pair} --seed source` (or `--seed destination`); that run writes one way with the "
                   "one-way rules and records the base, and from then on changes go both ways."]
     elif row.reason is Reason.CONFLICT:
