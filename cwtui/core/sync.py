@@ -258,8 +258,13 @@ class PairSync:
         shared = (SharedIndex(first.source.id), SharedIndex(first.destination.id))
 
         async def one(up: UserPair) -> list[PlanRow]:
-            rows = await self._plan_user(self.source.for_user(up.source.id), self.destination.for_user(up.destination.id),
-                                         same_server, rules, lambda msg: say(f"{up.source.name}: {msg}"), shared)
+            src, dst = self.source.for_user(up.source.id), self.destination.for_user(up.destination.id)
+            try:
+                rows = await self._plan_user(src, dst, same_server, rules, lambda msg: say(f"{up.source.name}: {msg}"),
+                                             shared)
+            finally:  # a view counts its own skipped items: the plan's notice speaks for every user's reads
+                self.source.skipped_malformed += src.skipped_malformed
+                self.destination.skipped_malformed += dst.skipped_malformed
             return [household.tag(row, up) for row in rows]
 
         gate = asyncio.Semaphore(USERS_AT_ONCE)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable
 
 from cwtui.core.base import BaseStore
+from cwtui.core.dto import norm_id
 from cwtui.core.engine import Run, Step
 from cwtui.core.errors import UsageError
 from cwtui.core.jellyfin import JellyfinClient
@@ -38,8 +39,8 @@ def _of_users(record: RunRecord, users: Iterable[str] | None) -> set[str] | None
         raise UsageError(f"run {record.run_id} is not a household run, so --user does not apply to it")
     chosen: set[str] = set()
     for name in wanted:
-        hit = [m for m in mapped if name in (str(m["source"].get("name", "")).casefold(),
-                                             str(m["source"].get("id", "")).casefold().replace("-", ""))]
+        hit = [m for m in mapped if name == str(m["source"].get("name", "")).casefold()
+               or norm_id(name) == norm_id(str(m["source"].get("id", "")))]
         if not hit:
             have = ", ".join(str(m["source"].get("name")) for m in mapped)
             raise UsageError(f"--user {name}: run {record.run_id} has no such source user (have: {have})")
