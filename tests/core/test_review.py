@@ -59,3 +59,60 @@ def test_malformed_items_read_for_household_users_are_still_a_notice(make_pair, 
                         if item.name == "Movie 3" else real(state, item, **kw))
     notices = " ".join(plan_json(capsys)["notices"])
     assert "had a shape cwtui could not read" in notices
+
+
+# --- two-way ----------------------------------------------------------------------------------------------------
+
+from .test_two_way import agreed_start, minutes as side_minutes, put, rows_by_title, state, two_way  # noqa: E402
+
+
+def _writes(plan):
+    """The rows that are not settled: writes, and skips that leave two sides apart (a conflict, no base)."""
+    return [(r["title"], r["action"], r["reason"]) for r in plan["rows"] if r["reason"] not in ("in_sync", "unchanged")]
+
+
+def test_two_way_a_played_item_with_a_position_settles_after_one_apply(make_pair, capsys):
+    """Played with a position (a 12.0 rewatch keeps Played): the write must leave both sides agreeing."""
+    pair, ids = two_way(make_pair)
+    agreed_start(pair, ids, capsys)
+    put(pair, "source", ids, 0, 45, 1000, played=True, play_count=1)
+    assert _writes(plan_json(capsys)) == [("Movie 0", "upsert", "changed_on_source")]
+    code, lines, err = _apply(capsys)
+    assert code == 0, err
+    assert _writes(plan_json(capsys)) == []
+
+
+def test_two_way_forced_row_and_prefer_destination_settle(make_pair, capsys):
+    pair, ids = two_way(make_pair)
+    agreed_start(pair, ids, capsys)
+    put(pair, "destination", ids, 0, 98, 1000)               # near complete going to the source: forceable
+    put(pair, "source", ids, 1, 45, 1000)
+    put(pair, "destination", ids, 1, 50, 1010)               # a conflict
+    rows = rows_by_title(plan_json(capsys))
+    assert rows["Movie 0"]["reason"] == "near_complete" and rows["Movie 1"]["reason"] == "conflict"
+    k0, k1 = rows["Movie 0"]["key"], rows["Movie 1"]["key"]
+    code, lines, err = _apply(capsys, "--force", k0, "--prefer", "destination", k1)
+    assert code == 0, err
+    assert {(r["title"], r["direction"], r["status"]) for r in lines[:-1]} == {
+        ("Movie 0", "to_source", "applied"), ("Movie 1", "to_source", "applied")}
+    assert side_minutes(pair, "source", ids, 0) == 98 and side_minutes(pair, "source", ids, 1) == 50
+    assert side_minutes(pair, "destination", ids, 1) == 50
+    assert _writes(plan_json(capsys)) == []
+
+
+def test_two_way_undo_twice_and_undo_of_a_seed_run(make_pair, capsys):
+    pair, ids = two_way(make_pair)
+    put(pair, "destination", ids, 2, 40, 100)
+    before = plan_json(capsys)
+    code, lines, err = _apply(capsys, "--seed", "destination")
+    assert code == 0, err
+    assert side_minutes(pair, "source", ids, 2) == 40
+    run_id = lines[-1]["run_id"]
+    code, out, err = cli(capsys, "undo", run_id, "--yes")
+    assert code == 0, err
+    assert side_minutes(pair, "source", ids, 2) == 0
+    code, out, err = cli(capsys, "undo", run_id, "--yes")
+    assert code == 0 and "already undone" in out
+    assert side_minutes(pair, "source", ids, 2) == 0
+    after = plan_json(capsys)  # the seed's base entries are gone again: the rows are what they were
+    assert [(r["title"], r["reason"]) for r in after["rows"]] == [(r["title"], r["reason"]) for r in before["rows"]]
