@@ -347,7 +347,8 @@ class JellyfinClient:
         return (await self.public_info()).version_tuple >= (12,)
 
     def _library_params(self, types: str, parent_id: str | None) -> dict[str, Any]:
-        return {"userId": self._uid(), "recursive": True, "includeItemTypes": types, "fields": "ProviderIds",
+        # An entry with no user (an API key: household runs) reads the whole library, without user data (§2.1).
+        return {"userId": self.user_id, "recursive": True, "includeItemTypes": types, "fields": "ProviderIds",
                 "enableImages": False, "isMissing": False, "sortBy": "SortName,ProductionYear",
                 "sortOrder": "Ascending", "enableTotalRecordCount": False, "parentId": parent_id}
 
@@ -369,9 +370,9 @@ class JellyfinClient:
         return list(seen.values())
 
     async def episodes(self, series_id: str) -> list[Item]:
-        """Every episode of a series, with provider ids and this user's data."""
+        """Every episode of a series, with provider ids and this user's data (none for an entry with no user)."""
         items = await self._get(f"/Shows/{self._item_id(series_id)}/Episodes",
-                                {"userId": self._uid(), "fields": "ProviderIds", "enableImages": False,
+                                {"userId": self.user_id, "fields": "ProviderIds", "enableImages": False,
                                  "isMissing": False},
                                 parse=self._items)
         return _fresh(items, {})

@@ -255,7 +255,7 @@ class PairSync:
         """Every mapped user: the first alone, which reads each server's library once; the others at once, reading
         only their own resume lists and user data."""
         first = user_pairs[0]
-        shared = (SharedIndex(first.source.id), SharedIndex(first.destination.id))
+        shared = (SharedIndex(self.source), SharedIndex(self.destination))
 
         async def one(up: UserPair) -> list[PlanRow]:
             src, dst = self.source.for_user(up.source.id), self.destination.for_user(up.destination.id)
