@@ -214,9 +214,12 @@ class PairSync:
     async def _plan_user(self, source: JellyfinClient, destination: JellyfinClient, same_server: bool,
                          rules: dict[str, ResumeRules | None], say: Progress, shared=None) -> list[PlanRow]:
         """The rows of one source user and one destination user, in the way this plan goes."""
-        if self.mode == SEED_DESTINATION:  # one-way, from the destination to the source
+        if self.mode == SEED_DESTINATION:  # one-way, from the destination to the source, inside the pair's libraries
+            library_ids = await self._library_ids(source)
             indexed = await index_pair(destination, source, same_server=same_server, progress=say,
-                                       shared=(shared[1], shared[0]) if shared else None)
+                                       shared=(shared[1], shared[0]) if shared else None,
+                                       library_ids=library_ids if same_server else None,
+                                       destination_library_ids=library_ids)
             rows = plan_rows(indexed.matches, indexed.zeros, self.pair.progress, rules.get(TO_SOURCE),
                              shared_rows=self.source_info.version_tuple < (10, 11))
             return [reversed_row(r) for r in rows]

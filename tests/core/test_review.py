@@ -164,3 +164,42 @@ def test_two_way_undo_twice_and_undo_of_a_seed_run(make_pair, capsys):
     assert side_minutes(pair, "source", ids, 2) == 0
     after = plan_json(capsys)  # the seed's base entries are gone again: the rows are what they were
     assert [(r["title"], r["reason"]) for r in after["rows"]] == [(r["title"], r["reason"]) for r in before["rows"]]
+def test_seed_from_the_destination_keeps_to_the_pairs_libraries(make_pair, capsys):
+    """`libraries` limits what a pair syncs; a seed from the destination must not write source items outside it."""
+    pair, ids = two_way(make_pair)
+    lib = pair.source.state.add_library("Kids", "movies")
+    kid_src = pair.source.state.add_movie(lib, "Kid Film", year=2010, runtime_ticks=ids and 60_000_000_000,
+                                          provider_ids={"Imdb": "tt7777777"})
+    dlib = pair.destination.state.add_library("Kids", "movies")
+    kid_dst = pair.destination.state.add_movie(dlib, "Kid Film", year=2010, runtime_ticks=60_000_000_000,
+                                               provider_ids={"Imdb": "tt7777777"})
+    pair.set_settings(libraries=("Movies",))
+    pair.destination.state.set_user_data(pair.destination.user_id, kid_dst, position_ticks=20 * 60 * 10_000_000,
+                                         last_played=state(pair, "destination", ids, 0).last_played)
+    put(pair, "destination", ids, 2, 40, 100)
+    code, lines, err = _apply(capsys, "--seed", "destination")
+    assert code == 0, err
+    assert side_minutes(pair, "source", ids, 2) == 40
+    assert pair.source.state.get_user_data(pair.source.user_id, kid_src).position_ticks == 0
+
+
+def test_an_episode_outside_the_pairs_libraries_is_no_evidence_for_a_clear(make_pair, capsys):
+    """As for movies, a source episode outside `libraries` is not this pair's business: its explicit 0 clears nothing."""
+    from .factories import at, ticks
+    pair = make_pair(remove=True)
+    src, dst = pair.source.state, pair.destination.state
+    src.add_library("Movies", "movies")
+    ep = {}
+    for side, st in (("source", src), ("destination", dst)):
+        shows = st.add_library("Shows", "tvshows")
+        series = st.add_series(shows, "Show", provider_ids={"Tvdb": "4242"})
+        ep[side] = st.add_episode(series, 1, 1, "Pilot", runtime_ticks=ticks(45 * 60))
+    pair.set_settings(libraries=("Movies",))
+    src.set_user_data(pair.source.user_id, ep["source"], played=True, last_played=at(500))   # explicit 0 there
+    dst.set_user_data(pair.destination.user_id, ep["destination"], position_ticks=ticks(600), last_played=at(100))
+    code, out, err = cli(capsys, "plan", "home-to-cabin", "--json", "--all")
+    assert code == 0, err
+    assert [r["action"] for r in json.loads(out)["rows"]] == ["skip"]
+    code, lines, err = _apply(capsys)
+    assert code == 0, err
+    assert dst.get_user_data(pair.destination.user_id, ep["destination"]).position_ticks == ticks(600)
