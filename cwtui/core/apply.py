@@ -172,6 +172,11 @@ class ApplyRun(Run):
                          tolerance_seconds=plan.settings.timestamp_tolerance_seconds, chunk_size=chunk_size,
                          clients={plan.source.name: source_client} if source_client is not None else None, **kwargs)
 
+    def _begin(self) -> None:
+        if not self.dry_run and self.run_id:
+            base.begin(self.journal.directory.parent, self.plan, self.run_id,
+                       (t.row for t in self.tasks if t.row is not None))
+
     async def results(self) -> AsyncIterator[ItemResult]:
         """The engine's results; afterwards, what the two sides now agree on is recorded (the pair's base)."""
         seen: dict[str, ItemResult] = {}

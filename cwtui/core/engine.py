@@ -183,6 +183,7 @@ class Run:
         chunks = [self.steps[i:i + self.chunk_size] for i in range(0, len(self.steps), self.chunk_size)]
         ahead: asyncio.Task | None = None
         try:
+            self._begin()
             ahead = self._prefetch(chunks[0]) if chunks else None
             for index, chunk in enumerate(chunks):
                 if self._cancel.is_set():
@@ -216,6 +217,9 @@ class Run:
         writer.close(self.summary, cancelled=self.cancelled)
         log.info("run %s (%s) of %s finished%s: %s", self.run_id, self.kind, self.pair,
                  " (cancelled)" if self.cancelled else "", self.summary)
+
+    def _begin(self) -> None:
+        """Called once the run has its id, before any write (apply records what the pair's base may lose)."""
 
     def _prefetch(self, chunk: list[Step]) -> asyncio.Task:
         """Start the live read of a chunk (sessions and items together) so it overlaps the previous chunk's writes."""

@@ -81,16 +81,17 @@ class UndoRun(Run):
         """The engine's results; afterwards the pair's agreed state goes back to what it was before the run, except
         for the items left as they are (changed since, or not restored)."""
         kept: set[str] = set()
+        done: set[str] = set()
         async for result in super().results():
-            if result.status is not Status.APPLIED:
-                kept.add(result.destination_item_id)
+            (done if result.status is Status.APPLIED else kept).add(result.destination_item_id)
             yield result
 
         def keep(key: str) -> bool:
             src_user, dst_user, *items = key.split(":")
             return any(i in kept for i in items) or (self.users is not None and dst_user not in self.users)
 
-        BaseStore(self.journal.directory.parent).restore(self.record.pair, self.record.run_id, keep)
+        BaseStore(self.journal.directory.parent).restore(
+            self.record.pair, self.record.run_id, keep, restored=lambda key: any(i in done for i in key.split(":")[2:]))
 
     def _step(self, _: int, intent: Intent) -> Step:
         redone = self.history.redone.get(intent.seq)

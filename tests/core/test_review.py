@@ -203,3 +203,63 @@ def test_an_episode_outside_the_pairs_libraries_is_no_evidence_for_a_clear(make_
     code, lines, err = _apply(capsys)
     assert code == 0, err
     assert dst.get_user_data(pair.destination.user_id, ep["destination"]).position_ticks == ticks(600)
+
+
+def _many_movies(pair, n):
+    from .factories import ticks
+    ids = {}
+    for side_name in ("source", "destination"):
+        st = getattr(pair, side_name).state
+        lib = st.add_library("Movies", "movies")
+        for i in range(n):
+            ids[(side_name, i)] = st.add_movie(lib, f"Film {i:02d}", year=1990 + i, runtime_ticks=ticks(100 * 60),
+                                               provider_ids={"Imdb": f"tt{i + 100:07d}"})
+    return ids
+
+
+def test_a_two_way_run_stopped_hard_then_applied_again_and_undone_never_writes_back_to_the_other_side(make_pair,
+                                                                                                     capsys):
+    """A run that dies mid-way (SIGKILL, a second Ctrl+C, a full disk) records no base. The next apply finds the
+    items it wrote already equal and records them as agreed; undoing the dead run must then not make its undo
+    look like a change made on the destination, which would carry the old positions back to the source."""
+    import asyncio
+
+    from cwtui.core.sync import PairSync
+    n = 12
+    pair = make_pair()
+    ids = _many_movies(pair, n)
+    pair.config_file.save_pair(replace(pair.config.pair("home-to-cabin"), direction="both"))
+    for i in range(n):
+        put(pair, "source", ids, i, 20, 100)
+        put(pair, "destination", ids, i, 20, 100)
+    code, lines, err = _apply(capsys)
+    assert code == 0, err  # the base: every film agreed at 20 min
+    for i in range(n):
+        put(pair, "source", ids, i, 45, 1000)  # watched on the source
+
+    async def die_after(results_wanted):
+        async with PairSync(pair.config, "home-to-cabin", pair.journal) as sync:
+            run = sync.start_apply(await sync.plan(), chunk_size=4, concurrency=1)
+            seen = 0
+            async for _ in run.results():
+                seen += 1
+                if seen == results_wanted:
+                    raise KeyboardInterrupt  # the run stops hard, as after a second Ctrl+C
+    try:
+        asyncio.run(die_after(4))
+    except KeyboardInterrupt:
+        pass
+    dead = pair.journal.latest_written()
+    assert dead is not None and not dead.complete
+    written = [i for i in range(n) if side_minutes(pair, "destination", ids, i) == 45]
+    assert 4 <= len(written) < n
+    code, lines, err = _apply(capsys)  # writes the rest; the films the dead run wrote are agreed now
+    assert code == 0, err
+    code, out, err = cli(capsys, "undo", dead.run_id, "--yes")
+    assert code == 0, err
+    assert all(side_minutes(pair, "destination", ids, i) == 20 for i in written)
+    p = plan_json(capsys)
+    assert [r for r in p["rows"] if r.get("direction") == "to_source"] == []
+    code, lines, err = _apply(capsys)
+    assert code == 0, err
+    assert all(side_minutes(pair, "source", ids, i) == 45 for i in range(n))  # the source never went back
