@@ -263,3 +263,19 @@ def test_a_two_way_run_stopped_hard_then_applied_again_and_undone_never_writes_b
     code, lines, err = _apply(capsys)
     assert code == 0, err
     assert all(side_minutes(pair, "source", ids, i) == 45 for i in range(n))  # the source never went back
+
+
+def test_by_name_never_guesses_between_destination_users_whose_names_differ_only_in_case(make_pair, capsys):
+    pair, ids, uids = household(make_pair, dst_users=("robert",), src_users=("alice", "robert"))
+    upper = pair.destination.state.add_user("ALICE")
+    lower = pair.destination.state.add_user("alice")
+    pos(pair, "source", uids[("source", "alice")], ids[("source", 0)], 20)
+    pos(pair, "source", uids[("source", "robert")], ids[("source", 0)], 30)
+    plan = plan_json(capsys)
+    assert [u["source"]["name"] for u in plan["users"]] == ["robert"]
+    assert any("several destination users are called alice" in n for n in plan["notices"])
+    code, lines, err = _apply(capsys)
+    assert code == 0, err
+    assert minutes(pair, "destination", upper, ids[("destination", 0)]) == 0
+    assert minutes(pair, "destination", lower, ids[("destination", 0)]) == 0
+    assert minutes(pair, "destination", uids[("destination", "robert")], ids[("destination", 0)]) == 30
