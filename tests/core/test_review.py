@@ -279,3 +279,67 @@ def test_by_name_never_guesses_between_destination_users_whose_names_differ_only
     assert minutes(pair, "destination", upper, ids[("destination", 0)]) == 0
     assert minutes(pair, "destination", lower, ids[("destination", 0)]) == 0
     assert minutes(pair, "destination", uids[("destination", "robert")], ids[("destination", 0)]) == 30
+
+
+def _user_data_writes(side):
+    return [(r.path.split("/")[2], r.query.get("userId", [""])[0]) for r in side.emulator.requests
+            if r.method in ("POST", "DELETE") and ("UserData" in r.path or "PlayedItems" in r.path)]
+
+
+def test_two_way_household_writes_each_way_only_to_that_server_and_that_user(make_pair, capsys):
+    from .test_household import household as make_household
+    pair, ids, uids = make_household(make_pair, users=(UserLink("alice", "alice"), UserLink("bob", "robert")))
+    pair.config_file.save_pair(replace(pair.config.pair("home-to-cabin"), direction="both"))
+    src_u = {n: uids[("source", n)] for n in ("alice", "bob")}
+    dst_u = {n: uids[("destination", n)] for n in ("alice", "robert")}
+    for s, d in (("alice", "alice"), ("bob", "robert")):
+        for n in (0, 1):
+            pos(pair, "source", src_u[s], ids[("source", n)], 20)
+            pos(pair, "destination", dst_u[d], ids[("destination", n)], 20)
+    code, lines, err = _apply(capsys)
+    assert code == 0, err
+    pos(pair, "source", src_u["alice"], ids[("source", 0)], 40, last=900)        # alice -> destination
+    pos(pair, "destination", dst_u["alice"], ids[("destination", 1)], 50, last=900)  # alice <- destination
+    pos(pair, "destination", dst_u["robert"], ids[("destination", 0)], 60, last=900)  # bob <- robert
+    pos(pair, "source", src_u["bob"], ids[("source", 1)], 70, last=900)           # bob -> robert
+    for side in (pair.source, pair.destination):
+        side.emulator.reset_requests()
+    code, lines, err = _apply(capsys)
+    assert code == 0, err
+    assert sorted((r["source_user"], r["title"], r["direction"], r["status"]) for r in lines[:-1]) == [
+        ("alice", "Movie 0", "to_destination", "applied"), ("alice", "Movie 1", "to_source", "applied"),
+        ("bob", "Movie 0", "to_source", "applied"), ("bob", "Movie 1", "to_destination", "applied")]
+    assert sorted(_user_data_writes(pair.source)) == sorted([
+        (ids[("source", 1)], src_u["alice"]), (ids[("source", 0)], src_u["bob"])])
+    assert sorted(_user_data_writes(pair.destination)) == sorted([
+        (ids[("destination", 0)], dst_u["alice"]), (ids[("destination", 1)], dst_u["robert"])])
+    code, out, err = cli(capsys, "undo", lines[-1]["run_id"], "--yes")
+    assert code == 0, err
+    assert minutes(pair, "source", src_u["alice"], ids[("source", 1)]) == 20
+    assert minutes(pair, "source", src_u["bob"], ids[("source", 0)]) == 20
+    assert minutes(pair, "destination", dst_u["alice"], ids[("destination", 0)]) == 20
+    assert minutes(pair, "destination", dst_u["robert"], ids[("destination", 1)]) == 20
+
+
+def test_a_one_way_pair_switched_to_both_uses_the_base_its_one_way_applies_recorded(make_pair, capsys):
+    from .test_household import four_movies
+    pair = make_pair()
+    ids = four_movies(pair)
+    put(pair, "source", ids, 0, 20, 100)                  # one-way writes it
+    put(pair, "source", ids, 1, 30, 100)
+    put(pair, "destination", ids, 1, 30, 100)             # already equal: recorded without a write
+    put(pair, "destination", ids, 2, 50, 900)             # only on the destination: one-way never touches it
+    code, lines, err = _apply(capsys)
+    assert code == 0, err
+    assert side_minutes(pair, "destination", ids, 0) == 20
+    pair.config_file.save_pair(replace(pair.config.pair("home-to-cabin"), direction="both"))
+    put(pair, "destination", ids, 0, 25, 1000)
+    put(pair, "destination", ids, 1, 35, 1000)
+    rows = rows_by_title(plan_json(capsys))
+    assert [(rows[t]["reason"], rows[t].get("direction")) for t in ("Movie 0", "Movie 1", "Movie 2")] == [
+        ("changed_on_destination", "to_source"), ("changed_on_destination", "to_source"), ("no_base", None)]
+    code, lines, err = _apply(capsys)
+    assert code == 0, err
+    assert (side_minutes(pair, "source", ids, 0), side_minutes(pair, "source", ids, 1)) == (25, 35)
+    assert side_minutes(pair, "source", ids, 2) == 0
+    assert _writes(plan_json(capsys)) == [("Movie 2", "skip", "no_base")]
