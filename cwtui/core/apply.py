@@ -61,8 +61,7 @@ def select_tasks(plan: Plan, only: Iterable[str] | None = None, force: Iterable[
     for key in sorted((only_keys or set()) - force_keys):
         row = by_key[key]
         if not row.writes:
-            hint = (f"`--force {key[:8]}` writes it anyway" if row.forceable
-                    else "it has no destination item to write to, so it cannot be forced either")
+            hint = (f"`--force {key[:8]}` writes it anyway" if row.forceable else _not_forceable(row))
             raise UsageError(f"row {key[:8]} ({row.title}) is skipped by the plan: {row.reason.value} ({row.rule}); "
                              "nothing was written", hint=hint)
     steps: list[Step] = []
@@ -70,12 +69,20 @@ def select_tasks(plan: Plan, only: Iterable[str] | None = None, force: Iterable[
         forced = row.key in force_keys and not row.writes
         if forced and not row.forceable:
             raise UsageError(f"row {row.key} ({row.title}) cannot be forced: {row.reason.value}",
-                             hint="unresolved and ambiguous rows have no destination item to write to")
+                             hint=_not_forceable(row))
         if not forced and not (row.writes and (only_keys is None or row.key in only_keys or row.key in force_keys)):
             continue
         for version in _versions(row):
             steps.append(_step(len(steps), row, version, forced, plan))
     return steps
+
+
+def _not_forceable(row: PlanRow) -> str:
+    """Why a skipped row cannot be forced, and the way out."""
+    if row.two_way and not row.direction and row.reason not in (Reason.UNRESOLVED, Reason.AMBIGUOUS):
+        return ("a two-way row with no direction is settled by `--prefer source|destination KEY` (a conflict) or, "
+                "with no agreed state, by `--seed source|destination`")
+    return "it has no destination item to write to (or no position to copy), so it cannot be forced"
 
 
 def _preferred(plan: Plan, prefer: Mapping[str, str]) -> list[PlanRow]:

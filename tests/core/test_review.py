@@ -343,3 +343,13 @@ def test_a_one_way_pair_switched_to_both_uses_the_base_its_one_way_applies_recor
     assert (side_minutes(pair, "source", ids, 0), side_minutes(pair, "source", ids, 1)) == (25, 35)
     assert side_minutes(pair, "source", ids, 2) == 0
     assert _writes(plan_json(capsys)) == [("Movie 2", "skip", "no_base")]
+
+
+def test_forcing_a_two_way_row_with_no_direction_points_at_prefer_and_seed(make_pair, capsys):
+    pair, ids = two_way(make_pair)
+    put(pair, "source", ids, 1, 30, 100)                       # no base: no_base
+    key = rows_by_title(plan_json(capsys))["Movie 1"]["key"]
+    for flag in ("--force", "--only"):
+        code, lines, err = _apply(capsys, flag, key)
+        assert code == 2 and "--seed" in err and "no destination item" not in err, err
+    assert side_minutes(pair, "destination", ids, 1) == 0
