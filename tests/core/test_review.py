@@ -353,3 +353,32 @@ def test_forcing_a_two_way_row_with_no_direction_points_at_prefer_and_seed(make_
         code, lines, err = _apply(capsys, flag, key)
         assert code == 2 and "--seed" in err and "no destination item" not in err, err
     assert side_minutes(pair, "destination", ids, 1) == 0
+
+
+def test_seed_from_the_destination_for_one_household_user_writes_only_that_users_source_data(make_pair, capsys):
+    from .test_household import household as make_household
+    pair, ids, uids = make_household(make_pair, users=(UserLink("alice", "alice"), UserLink("bob", "robert")))
+    pair.config_file.save_pair(replace(pair.config.pair("home-to-cabin"), direction="both"))
+    pos(pair, "destination", uids[("destination", "robert")], ids[("destination", 2)], 40)
+    pos(pair, "destination", uids[("destination", "alice")], ids[("destination", 2)], 10)
+    pair.source.emulator.reset_requests()
+    code, lines, err = _apply(capsys, "--seed", "destination", "--user", "bob")
+    assert code == 0, err
+    assert [(r["source_user"], r["direction"], r["status"]) for r in lines[:-1]] == [("bob", "to_source", "applied")]
+    assert _user_data_writes(pair.source) == [(ids[("source", 2)], uids[("source", "bob")])]
+    assert _user_data_writes(pair.destination) == []
+    assert minutes(pair, "source", uids[("source", "alice")], ids[("source", 2)]) == 0
+    rows = {r["source_user"]: r for r in plan_json(capsys)["rows"] if r["title"] == "Movie 2"}
+    assert rows["bob"]["reason"] == "in_sync" and rows["alice"]["reason"] == "no_base"
+
+
+def test_undo_of_a_two_way_run_says_which_servers_it_restores(make_pair, capsys):
+    pair, ids = two_way(make_pair)
+    agreed_start(pair, ids, capsys)
+    put(pair, "source", ids, 0, 45, 1000)
+    put(pair, "destination", ids, 1, 60, 2000)
+    code, lines, err = _apply(capsys)
+    assert code == 0, err
+    code, out, err = cli(capsys, "undo", lines[-1]["run_id"], "--yes")
+    assert code == 0, err
+    assert "1 on 'cabin' and 1 on 'home'" in out
