@@ -382,3 +382,17 @@ def test_undo_of_a_two_way_run_says_which_servers_it_restores(make_pair, capsys)
     code, out, err = cli(capsys, "undo", lines[-1]["run_id"], "--yes")
     assert code == 0, err
     assert "1 on 'cabin' and 1 on 'home'" in out
+
+
+def test_two_way_destination_copies_of_one_source_item_give_one_row_each_with_a_unique_key(make_pair, capsys):
+    from .factories import ticks
+    pair, ids = two_way(make_pair)
+    lib4k = pair.destination.state.add_library("4K", "movies")
+    copy = pair.destination.state.add_movie(lib4k, "Movie 3", year=2003, runtime_ticks=ticks(100 * 60),
+                                            provider_ids={"Imdb": "tt0000003"})
+    put(pair, "destination", ids, 3, 30, 500)
+    pair.destination.state.set_user_data(pair.destination.user_id, copy, position_ticks=ticks(50 * 60))
+    put(pair, "source", ids, 3, 0, 100, played=True)
+    rows = [r for r in plan_json(capsys)["rows"] if r["title"] == "Movie 3"]
+    assert len({r["key"] for r in rows}) == len(rows)
+    assert [(r["action"], r["reason"], len(r["destination_item_ids"])) for r in rows] == [("skip", "ambiguous", 2)]
