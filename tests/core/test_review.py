@@ -396,3 +396,17 @@ def test_two_way_destination_copies_of_one_source_item_give_one_row_each_with_a_
     rows = [r for r in plan_json(capsys)["rows"] if r["title"] == "Movie 3"]
     assert len({r["key"] for r in rows}) == len(rows)
     assert [(r["action"], r["reason"], len(r["destination_item_ids"])) for r in rows] == [("skip", "ambiguous", 2)]
+
+
+def test_undo_of_a_household_run_after_users_were_renamed_restores_them_by_id(make_pair, capsys):
+    pair, ids, uids = household(make_pair, dst_users=("alice", "bob"), src_users=("alice", "bob"))
+    for name in ("alice", "bob"):
+        pos(pair, "source", uids[("source", name)], ids[("source", 1)], 20)
+    code, lines, err = _apply(capsys)
+    assert code == 0, err
+    pair.source.state.users[uids[("source", "bob")]].name = "Robert"
+    pair.destination.state.users[uids[("destination", "bob")]].name = "Bobby"
+    code, out, err = cli(capsys, "undo", lines[-1]["run_id"], "--yes", "--user", "bob")  # as the run knew them
+    assert code == 0, err
+    assert minutes(pair, "destination", uids[("destination", "bob")], ids[("destination", 1)]) == 0
+    assert minutes(pair, "destination", uids[("destination", "alice")], ids[("destination", 1)]) == 20
