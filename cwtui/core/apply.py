@@ -130,7 +130,8 @@ def _step(seq: int, row: PlanRow, version: VersionPlan, forced: bool, plan: Plan
         return Step(**common, action=Action.SKIP, target=Target(0),
                     report=rules.Verdict(Status.SKIPPED, version.reason, version.rule))
     target = (Target(0) if action is Action.CLEAR else _played_target(action, winner, version) or
-              Target(winner.position_ticks if winner else 0, played=rules.played_to_send(row), last_played=source_at))
+              Target(winner.position_ticks if winner else 0, played=rules.played_to_send(row, plan.two_way),
+                     last_played=source_at))
     return Step(**common, action=action, target=target, expected=(version.state or UserData(),), forced=forced,
                 note=f"forced ({row.reason.value})" if forced else "")
 

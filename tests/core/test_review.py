@@ -410,3 +410,15 @@ def test_undo_of_a_household_run_after_users_were_renamed_restores_them_by_id(ma
     assert code == 0, err
     assert minutes(pair, "destination", uids[("destination", "bob")], ids[("destination", 1)]) == 0
     assert minutes(pair, "destination", uids[("destination", "alice")], ids[("destination", 1)]) == 20
+
+
+def test_a_seed_of_a_played_item_with_a_position_records_its_base(make_pair, capsys):
+    """--seed runs once one-way and records the base: the write must leave both sides agreeing, Played included."""
+    pair, ids = two_way(make_pair)
+    put(pair, "source", ids, 0, 45, 1000, played=True, play_count=1)
+    put(pair, "destination", ids, 1, 30, 1000, played=True, play_count=1)
+    for side in ("source", "destination"):
+        code, lines, err = _apply(capsys, "--seed", side)
+        assert code == 0, err
+    assert _writes(plan_json(capsys)) == []
+    assert state(pair, "destination", ids, 0).played and state(pair, "source", ids, 1).played
