@@ -50,10 +50,9 @@ class SharedIndex:
     """One server's library reads (movie pages, series, episode lists), made once per plan and shared by every user
     of a household run: provider ids belong to the server, not to the user, so only user data is read per user.
 
-    `reader` makes the reads as the entry's token sees the library (an API key: every item; an administrator: their
-    own view), never as the first mapped user, who may not see what another user can. `foreign(client)` says a
-    client acting for another user must re-read its own user data (one batched read of the items it uses), which
-    also drops the items that user cannot see.
+    The reads go through `reader`, the server's library as a whole (JellyfinClient.library_view: an API key sees
+    every item, not one user's view, so a user who cannot see an item never hides it from the others). Its items
+    carry no one's user data, so every client re-reads its own (`foreign`: one batched read of the items it uses).
     """
 
     def __init__(self, reader: JellyfinClient) -> None:
@@ -71,7 +70,7 @@ class SharedIndex:
 
 async def _shared(index: SharedIndex | None, key: tuple, read: Callable[[JellyfinClient], Awaitable],
                   client: JellyfinClient):
-    """`read` made by `client`, or once per plan by the shared index's reader."""
+    """`read` through the shared index (once per server), or through `client` when there is none."""
     return await (read(client) if index is None else index.get(key, read))
 
 

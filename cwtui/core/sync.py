@@ -255,10 +255,10 @@ class PairSync:
 
     async def _plan_household(self, user_pairs: list[UserPair], same_server: bool,
                               rules: dict[str, ResumeRules | None], say: Progress) -> list[PlanRow]:
-        """Every mapped user: the first alone, which reads each server's library once; the others at once, reading
-        only their own resume lists and user data."""
+        """Every mapped user: the first alone, which reads each server's library once (as a whole, shared by all);
+        then the others, four at a time. Per user only the resume lists and that user's data are read."""
         first = user_pairs[0]
-        shared = (SharedIndex(self.source), SharedIndex(self.destination))
+        shared = (SharedIndex(self.source.library_view()), SharedIndex(self.destination.library_view()))
 
         async def one(up: UserPair) -> list[PlanRow]:
             src, dst = self.source.for_user(up.source.id), self.destination.for_user(up.destination.id)
@@ -276,7 +276,11 @@ class PairSync:
             async with gate:
                 return await one(up)
 
-        per_user = [await one(first)] + list(await asyncio.gather(*(bounded(up) for up in user_pairs[1:])))
+        try:
+            per_user = [await one(first)] + list(await asyncio.gather(*(bounded(up) for up in user_pairs[1:])))
+        finally:  # the shared library reads are counted too
+            self.source.skipped_malformed += shared[0].reader.skipped_malformed
+            self.destination.skipped_malformed += shared[1].reader.skipped_malformed
         return [row for rows in per_user for row in rows]
 
     def _matching_mode(self) -> tuple[bool, str | None]:

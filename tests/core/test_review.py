@@ -19,33 +19,6 @@ def _apply(capsys, *extra):
 # --- household ------------------------------------------------------------------------------------------------
 
 
-def test_an_item_the_first_mapped_user_cannot_see_is_still_synced_for_the_others(make_pair, capsys):
-    """The shared library read must not be limited to what the first user of the map may see."""
-    pair, ids, uids = household(make_pair, dst_users=("alice", "bob"), src_users=("alice", "bob"))
-    for name in ("alice", "bob"):
-        pos(pair, "source", uids[("source", name)], ids[("source", 1)], 20)
-    pair.destination.state.hide_item_from(uids[("destination", "alice")], ids[("destination", 1)])
-    rows = {r["source_user"]: r for r in plan_json(capsys)["rows"]}
-    assert (rows["alice"]["action"], rows["alice"]["reason"]) == ("skip", "unresolved")
-    assert rows["bob"]["action"] == "upsert"
-    code, lines, err = _apply(capsys)
-    assert code == 0, err
-    assert minutes(pair, "destination", uids[("destination", "bob")], ids[("destination", 1)]) == 20
-
-
-def test_each_servers_library_is_read_once_for_every_user_of_the_household(make_pair, capsys):
-    pair, ids, uids = household(make_pair, dst_users=("alice", "bob", "carol"), src_users=("alice", "bob", "carol"))
-    for name in ("alice", "bob", "carol"):
-        pos(pair, "source", uids[("source", name)], ids[("source", 1)], 20)
-    pair.destination.emulator.reset_requests()
-    rows = plan_json(capsys)["rows"]
-    assert {r["source_user"] for r in rows if r["action"] == "upsert"} == {"alice", "bob", "carol"}
-    movie_pages = [r for r in pair.destination.emulator.requests
-                   if r.path == "/Items" and r.query.get("includeItemTypes") == ["Movie"] and "ids" not in r.query]
-    assert len(movie_pages) == 1
-    assert "userId" not in movie_pages[0].query  # an API key reads the whole library (no user's view of it)
-
-
 def test_an_administrators_token_serves_a_map_of_other_users_and_the_live_check_sees_their_players(make_pair,
                                                                                                    capsys):
     from cwtui.core.config_model import ServerEntry
