@@ -395,3 +395,23 @@ def test_a_seed_of_a_played_item_with_a_position_records_its_base(make_pair, cap
         assert code == 0, err
     assert _writes(plan_json(capsys)) == []
     assert state(pair, "destination", ids, 0).played and state(pair, "source", ids, 1).played
+
+
+def test_two_way_base_after_a_partly_failed_run_keeps_what_did_not_settle(make_pair, capsys):
+    """A write whose answer was lost but which the read-back shows landed settles; a refused one keeps the old base,
+    so the next plan decides it exactly as before; an immediate re-plan finds only that one."""
+    pair, ids = two_way(make_pair)
+    agreed_start(pair, ids, capsys)
+    put(pair, "source", ids, 0, 45, 1000)                    # -> destination: its answer is lost (it lands)
+    put(pair, "destination", ids, 1, 60, 2000)               # -> source: refused
+    pair.destination.emulator.faults.after_next(502, path_regex=ids[("destination", 0)], method="POST")
+    pair.source.emulator.faults.fail_matching(ids[("source", 1)], 403, method="POST")
+    code, lines, err = _apply(capsys)
+    got = {r["title"]: r["status"] for r in lines[:-1]}
+    assert got == {"Movie 0": "applied", "Movie 1": "failed"}, lines
+    assert side_minutes(pair, "destination", ids, 0) == 45 and side_minutes(pair, "source", ids, 1) == 30
+    assert _writes(plan_json(capsys)) == [("Movie 1", "upsert", "changed_on_destination")]
+    code, lines, err = _apply(capsys)
+    assert code == 0, err
+    assert side_minutes(pair, "source", ids, 1) == 60
+    assert _writes(plan_json(capsys)) == []
