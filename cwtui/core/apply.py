@@ -187,9 +187,11 @@ class ApplyRun(Run):
 
     async def results(self) -> AsyncIterator[ItemResult]:
         """The engine's results; afterwards, what the two sides now agree on is recorded (the pair's base)."""
-        seen: dict[str, ItemResult] = {}
+        self._seen: dict[str, ItemResult] = {}
         async for result in super().results():
-            seen[result.key] = result
+            self._seen[result.key] = result
             yield result
+
+    def _finished(self) -> None:
         if not self.dry_run and self.run_id:  # not after a crash: the old base stays
-            base.record(self.journal.directory.parent, self.plan, self.run_id, seen)
+            base.record(self.journal.directory.parent, self.plan, self.run_id, self._seen)

@@ -176,8 +176,13 @@ class Run:
                 self.run_id = writer.run_id
                 async for result in self._run(writer):
                     yield result
+                self._finished()
         finally:
             await self.aclose()
+
+    def _finished(self) -> None:
+        """Called after the last result, still under the pair's lock (apply and undo update the pair's base here:
+        a second process's run must not interleave with that save either). Not called after a crash."""
 
     async def _run(self, writer: RunWriter) -> AsyncIterator[ItemResult]:
         chunks = [self.steps[i:i + self.chunk_size] for i in range(0, len(self.steps), self.chunk_size)]

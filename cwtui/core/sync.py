@@ -22,6 +22,7 @@ from cwtui.core.base import BaseStore, item_key
 from cwtui.core.index import Progress, SharedIndex, index_pair
 from cwtui.core.jellyfin import JellyfinClient
 from cwtui.core.journal import Journal, RunRecord
+from cwtui.core.locks import pair_lock
 from cwtui.core.models import (
     TO_DESTINATION,
     TO_SOURCE,
@@ -329,8 +330,10 @@ class PairSync:
                         why_not_writable=why_not_writable or "")
 
     def settle(self, plan: Plan) -> None:
-        """An apply with nothing to write still records the items whose sides agree (a two-way pair's first base)."""
-        base.record(self.journal.directory.parent, plan, None, {})
+        """An apply with nothing to write still records the items whose sides agree (a two-way pair's first base),
+        under the pair's lock like any run (RunLocked while another run holds it)."""
+        with pair_lock(self.journal.directory.parent, plan.pair):
+            base.record(self.journal.directory.parent, plan, None, {})
 
     def start_apply(self, plan: Plan, *, only: Iterable[str] | None = None, force: Iterable[str] = (),
                     dry_run: bool = False, concurrency: int | None = None, chunk_size: int | None = None,

@@ -80,11 +80,14 @@ class UndoRun(Run):
     async def results(self) -> AsyncIterator[ItemResult]:
         """The engine's results; afterwards the pair's agreed state goes back to what it was before the run, except
         for the items left as they are (changed since, or not restored)."""
-        kept: set[str] = set()
-        done: set[str] = set()
+        self._kept: set[str] = set()
+        self._done: set[str] = set()
         async for result in super().results():
-            (done if result.status is Status.APPLIED else kept).add(result.destination_item_id)
+            (self._done if result.status is Status.APPLIED else self._kept).add(result.destination_item_id)
             yield result
+
+    def _finished(self) -> None:
+        kept, done = self._kept, self._done
 
         def keep(key: str) -> bool:
             src_user, dst_user, *items = key.split(":")

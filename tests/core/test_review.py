@@ -415,3 +415,33 @@ def test_two_way_base_after_a_partly_failed_run_keeps_what_did_not_settle(make_p
     assert code == 0, err
     assert side_minutes(pair, "source", ids, 1) == 60
     assert _writes(plan_json(capsys)) == []
+
+
+def test_the_base_is_written_only_while_the_pairs_lock_is_held(make_pair, capsys, monkeypatch):
+    """Two cwtui processes on one pair: the lock that keeps their runs apart must cover the agreed state too, or one
+    run's base save can drop the other's (each loads the whole file, changes it, and writes it back)."""
+    from cwtui.core import base as base_module
+    from cwtui.core.locks import RunLocked, pair_lock
+    pair, ids = two_way(make_pair)
+    held = []
+    real_save = base_module.BaseStore._save
+
+    def save(self, b):
+        try:
+            with pair_lock(pair.state_dir, "home-to-cabin"):
+                held.append(False)
+        except RunLocked:
+            held.append(True)
+        return real_save(self, b)
+
+    monkeypatch.setattr(base_module.BaseStore, "_save", save)
+    put(pair, "source", ids, 0, 20, 100)
+    put(pair, "destination", ids, 0, 20, 100)
+    code, lines, err = _apply(capsys)             # nothing to write: the agreed items are recorded
+    assert code == 0, err
+    put(pair, "source", ids, 0, 45, 1000)
+    code, lines, err = _apply(capsys)             # a write, then its base
+    assert code == 0, err
+    code, out, err = cli(capsys, "undo", lines[-1]["run_id"], "--yes")   # and the base put back
+    assert code == 0, err
+    assert held == [True, True, True]
