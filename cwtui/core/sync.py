@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+from dataclasses import replace
 from urllib.parse import urlsplit
 from collections.abc import Callable, Iterable
 
@@ -234,9 +235,12 @@ class PairSync:
                                 lambda s_id, d_id: base.get(item_key(source.user_id, destination.user_id, s_id, d_id)),
                                 shared_rows={TO_DESTINATION: self.destination_info.version_tuple < (10, 11),
                                              TO_SOURCE: self.source_info.version_tuple < (10, 11)})
-        return plan_rows(indexed.matches, indexed.zeros, self.pair.progress, rules.get(TO_DESTINATION),
+        rows = plan_rows(indexed.matches, indexed.zeros, self.pair.progress, rules.get(TO_DESTINATION),
                          shared_rows=self.destination_info.version_tuple < (10, 11), played=indexed.played,
                          played_on_destination=indexed.played_on_destination)
+        if self.mode == SEED_SOURCE:  # a two-way pair's plan: its writes say their direction, as a seed back does
+            rows = [replace(r, direction=TO_DESTINATION) for r in rows]
+        return rows
 
     async def _household(self, same_server: bool, notices: list[str], wanted: Iterable[str] | None) -> list[UserPair]:
         """The pair's user map, resolved against both servers' users and checked against what each token may do."""

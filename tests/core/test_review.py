@@ -445,3 +445,14 @@ def test_the_base_is_written_only_while_the_pairs_lock_is_held(make_pair, capsys
     code, out, err = cli(capsys, "undo", lines[-1]["run_id"], "--yes")   # and the base put back
     assert code == 0, err
     assert held == [True, True, True]
+
+
+def test_a_seed_from_the_source_counts_its_writes_by_direction_like_any_two_way_plan(make_pair, capsys):
+    pair, ids = two_way(make_pair)
+    put(pair, "source", ids, 1, 30, 100)
+    p = plan_json(capsys, "--seed", "source")
+    assert p["summary"]["by_direction"] == {"to_destination": 1, "to_source": 0}
+    assert [r["direction"] for r in p["rows"] if r["action"] != "skip"] == ["to_destination"]
+    code, lines, err = _apply(capsys, "--seed", "source")
+    assert code == 0, err
+    assert [r["direction"] for r in lines[:-1]] == ["to_destination"]
