@@ -42,7 +42,7 @@ ClientFactory = Callable[[ServerEntry, str], JellyfinClient]
 ONE_WAY, TWO_WAY, SEED_SOURCE, SEED_DESTINATION = "one-way", "two-way", "seed source", "seed destination"
 """How a plan goes: the pair's direction, or a --seed that runs it once one-way from the chosen side."""
 USERS_AT_ONCE = 4
-"""Household plans: users planned at the same time once the first has read both libraries."""
+"""Household plans: users planned at the same time (they wait together on the one shared library read)."""
 log = logging.getLogger(__name__)
 
 
@@ -260,29 +260,24 @@ class PairSync:
 
     async def _plan_household(self, user_pairs: list[UserPair], same_server: bool,
                               rules: dict[str, ResumeRules | None], say: Progress) -> list[PlanRow]:
-        """Every mapped user: the first alone, which reads each server's library once (as a whole, shared by all);
-        then the others, four at a time. Per user only the resume lists and that user's data are read."""
-        first = user_pairs[0]
+        """Every mapped user, USERS_AT_ONCE at a time. Each server's library is read once, as a whole, and shared
+        by all of them (SharedIndex); per user only the resume lists and that user's data are read."""
         shared = (SharedIndex(self.source.library_view()), SharedIndex(self.destination.library_view()))
+        gate = asyncio.Semaphore(USERS_AT_ONCE)
 
         async def one(up: UserPair) -> list[PlanRow]:
             src, dst = self.source.for_user(up.source.id), self.destination.for_user(up.destination.id)
-            try:
-                rows = await self._plan_user(src, dst, same_server, rules, lambda msg: say(f"{up.source.name}: {msg}"),
-                                             shared)
-            finally:  # a view counts its own skipped items: the plan's notice speaks for every user's reads
-                self.source.skipped_malformed += src.skipped_malformed
-                self.destination.skipped_malformed += dst.skipped_malformed
+            async with gate:
+                try:
+                    rows = await self._plan_user(src, dst, same_server, rules,
+                                                 lambda msg: say(f"{up.source.name}: {msg}"), shared)
+                finally:  # a view counts its own skipped items: the plan's notice speaks for every user's reads
+                    self.source.skipped_malformed += src.skipped_malformed
+                    self.destination.skipped_malformed += dst.skipped_malformed
             return [household.tag(row, up) for row in rows]
 
-        gate = asyncio.Semaphore(USERS_AT_ONCE)
-
-        async def bounded(up: UserPair) -> list[PlanRow]:
-            async with gate:
-                return await one(up)
-
         try:
-            per_user = [await one(first)] + list(await asyncio.gather(*(bounded(up) for up in user_pairs[1:])))
+            per_user = await asyncio.gather(*(one(up) for up in user_pairs))
         finally:  # the shared library reads are counted too
             self.source.skipped_malformed += shared[0].reader.skipped_malformed
             self.destination.skipped_malformed += shared[1].reader.skipped_malformed
