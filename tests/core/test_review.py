@@ -357,7 +357,7 @@ def test_undo_of_a_two_way_run_says_which_servers_it_restores(make_pair, capsys)
     assert "1 on 'cabin' and 1 on 'home'" in out
 
 
-def test_two_way_destination_copies_of_one_source_item_give_one_row_each_with_a_unique_key(make_pair, capsys):
+def test_two_way_destination_copies_of_one_source_item_are_one_ambiguous_row_with_a_unique_key(make_pair, capsys):
     from .factories import ticks
     pair, ids = two_way(make_pair)
     lib4k = pair.destination.state.add_library("4K", "movies")
