@@ -150,8 +150,9 @@ class ApplyScreen(RunPanel):
         forced = sum(1 for t in tasks if t.forced)
         finishes = sum(1 for t in tasks if t.action is Action.FINISH)
         marks = sum(1 for t in tasks if t.action is Action.MARK_PLAYED)
+        unmarks = sum(1 for t in tasks if t.action is Action.MARK_UNPLAYED)
         played = (f", {finishes} finish (played at 0:00)" if finishes else "") + (
-            f", {marks} mark played" if marks else "")
+            f", {marks} mark played" if marks else "") + (f", {unmarks} mark unplayed" if unmarks else "")
         unit = "items on either side" if self.plan.two_way else "destination items"
         text = (f"{rows} ticked rows shown → {len(tasks)} writes ({unit}) to {self._where()}: {upserts} set a "
                 f"position, {clears} clear one{played}, {forced} forced. Each is re-checked live first.")

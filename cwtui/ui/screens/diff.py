@@ -219,7 +219,8 @@ class DiffScreen(AppKeysFirst, Screen[bool]):
         hidden_text = f" ({hidden} hidden)" if hidden else ""
         forced_text = f"+{len(forced)} forced" if forced else ""
         finished = (f"{counts[Action.FINISH]} finish, " if counts[Action.FINISH] else "") + (
-            f"{counts[Action.MARK_PLAYED]} played, " if counts[Action.MARK_PLAYED] else "")
+            f"{counts[Action.MARK_PLAYED]} played, " if counts[Action.MARK_PLAYED] else "") + (
+            f"{counts[Action.MARK_UNPLAYED]} unplayed, " if counts[Action.MARK_UNPLAYED] else "")
         self.query_one("#summary", Static).update(
             f"{len(self.plan.rows)} rows: {counts[Action.UPSERT]} write, {counts[Action.CLEAR]} clear, {finished}"
             f"{counts[Action.SKIP]} skip{ways_text(self.plan)} · ticked {len(ticked_writes)}{forced_text}{hidden_text} · "

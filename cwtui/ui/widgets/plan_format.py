@@ -22,9 +22,10 @@ SHORT_REASONS = {  # at most 12 characters: the reason column of an 80-column di
     Reason.PLAYED_ON_SOURCE: "src played", Reason.FINISH_DISABLED: "finish off", Reason.NO_BASE: "no base",
     Reason.UNCHANGED: "unchanged", Reason.CHANGED_ON_SOURCE: "src changed", Reason.CHANGED_ON_DESTINATION: "dest changed",
     Reason.NEWER_ON_SOURCE: "src newer", Reason.NEWER_ON_DESTINATION: "dest newer", Reason.CONFLICT: "conflict",
+    Reason.MARKED_UNPLAYED: "unwatched",
 }
 SYMBOLS = ("Symbols: ☑/☐ ticked or not · → write: the position is copied · ✗ clear: the destination's position is "
-           "removed · ✓ finish / ✓ played: marked played · ! force: a skipped row you ticked · · skip / - off: nothing is written · ? unresolved or "
+           "removed · ✓ finish / ✓ played: marked played · ○ unplayed: the played mark is removed · ! force: a skipped row you ticked · · skip / - off: nothing is written · ? unresolved or "
            "ambiguous: no single destination item · ✓ after a position: marked played · — no value")
 
 
@@ -87,7 +88,8 @@ def user_label(source_user: str, destination_user: str) -> str:
 WAY_WORDS = {TO_DESTINATION: "→ dest", TO_SOURCE: "← source"}
 """A two-way row's direction in the diff table: an arrow and a word."""
 PLANNED_WORDS = {Action.UPSERT: ("→ write", "bold green"), Action.CLEAR: ("✗ clear", "bold yellow"),
-                 Action.FINISH: ("✓ finish", "bold green"), Action.MARK_PLAYED: ("✓ played", "bold green")}
+                 Action.FINISH: ("✓ finish", "bold green"), Action.MARK_PLAYED: ("✓ played", "bold green"),
+                 Action.MARK_UNPLAYED: ("○ unplayed", "bold yellow")}
 
 
 def way_text(row: PlanRow, prefer: str = "") -> str:

@@ -22,8 +22,9 @@ FILTERS: dict[str, tuple[str, Callable[[PlanRow], bool]]] = {
     "near": ("near-complete", lambda r: r.reason is Reason.NEAR_COMPLETE),
     "unresolved": ("unresolved", lambda r: r.reason in UNRESOLVED_REASONS),
     "all": ("all", lambda r: True),
-    "finish": ("finish / played", lambda r: r.action in (Action.FINISH, Action.MARK_PLAYED)
-               or r.reason in (Reason.FINISHED_ON_SOURCE, Reason.PLAYED_ON_SOURCE, Reason.FINISH_DISABLED)),
+    "finish": ("finish / played", lambda r: r.action in (Action.FINISH, Action.MARK_PLAYED, Action.MARK_UNPLAYED)
+               or r.reason in (Reason.FINISHED_ON_SOURCE, Reason.PLAYED_ON_SOURCE, Reason.FINISH_DISABLED,
+                               Reason.MARKED_UNPLAYED)),
     "conflicts": ("conflicts", lambda r: r.reason is Reason.CONFLICT),
 }
 FILTER_ORDER = tuple(FILTERS)

@@ -22,7 +22,7 @@ def preview_change(task: Step) -> str:
     return f"{before} → {after}"
 
 
-WORDS = {Action.CLEAR: "clear", Action.FINISH: "finish", Action.MARK_PLAYED: "played"}
+WORDS = {Action.CLEAR: "clear", Action.FINISH: "finish", Action.MARK_PLAYED: "played", Action.MARK_UNPLAYED: "unplay"}
 """The Write column's word for each action; a position write says "set"."""
 
 
