@@ -238,3 +238,22 @@ async def test_seed_from_the_source_writes_one_way_and_records_the_base(make_wor
         assert screen.table.plan_rows[arrival].reason.value == "in_sync"
     assert world.cabin_data("Arrival (2016)").position_ticks == ticks(40 * MIN)
     assert BaseStore(world.state_dir).exists(world.pair_name)
+
+
+async def test_unticking_a_chosen_conflict_forgets_the_winner(two_way_world):
+    world = two_way_world
+    app = world.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_diff(world, pilot, app)
+        await show_all(app, pilot, screen)
+        heat = key(world, "Heat (1995)")
+        await move_to(pilot, screen.table, heat)
+        await pilot.press("space")
+        await pilot.pause()
+        await pilot.press("s")
+        await pilot.pause()
+        assert cell(screen.table, heat, "way") == "→ dest"
+        await pilot.press("asterisk")  # invert: a chosen conflict is unticked with the forced rows
+        await pilot.pause()
+        assert heat not in screen.ticked and screen.prefer == {}
+        assert cell(screen.table, heat, "way") == "? pick"

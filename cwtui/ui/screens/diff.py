@@ -388,6 +388,9 @@ class DiffScreen(AppKeysFirst, Screen[bool]):
 
     def _retick(self, keys: set[str], ticked: bool) -> None:
         (self.ticked.update if ticked else self.ticked.difference_update)(keys)
+        if not ticked:  # an unticked conflict forgets its winner: ticking it again asks again
+            for key in keys:
+                self.prefer.pop(key, None)
         for key in keys:
             self.table.redraw_row(key)
         self.update_summary()
@@ -397,10 +400,7 @@ class DiffScreen(AppKeysFirst, Screen[bool]):
         self._retick({k for k in self.table.visible_keys() if rows[k].writes}, True)
 
     def action_tick_none(self) -> None:
-        unticked = self.table.visible_keys() & self.ticked
-        for key in unticked:
-            self.prefer.pop(key, None)
-        self._retick(unticked, False)
+        self._retick(self.table.visible_keys() & self.ticked, False)
 
     def action_tick_invert(self) -> None:
         rows = self.table.plan_rows
