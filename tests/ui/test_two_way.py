@@ -196,6 +196,15 @@ async def test_finish_and_mark_played_rows_are_named_counted_and_written(make_wo
             await pilot.press("f")
         await settle(app, pilot)
         assert sorted(titles(table)) == ["Alien (1979)", "Tenet (2020)"]
+        for item in (tenet, alien):  # the detail pane names the deciding rule of these rows too
+            await move_to(pilot, table, item)
+            await pilot.press("enter")
+            await pilot.pause()
+            body = str(app.screen.query_one("#detail-body").render())
+            assert table.plan_rows[item].rule and table.plan_rows[item].rule in body
+            assert table.plan_rows[item].reason.value in body
+            await pilot.press("escape")
+            await pilot.pause()
         await pilot.press("a")
         await pilot.pause()
         panel = app.screen
