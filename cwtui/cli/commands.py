@@ -24,6 +24,7 @@ from cwtui.cli.render import (
     result_line,
     table,
 )
+from cwtui.cli.snapshot import snapshot_first
 from cwtui.core.config import ConfigFile, ServerEntry
 from cwtui.core.errors import EXIT_CANCELLED, EXIT_ITEM_FAILED, EXIT_OK, RunInterrupted, UsageError
 from cwtui.core.journal import Journal, RunSummary
@@ -210,6 +211,7 @@ async def cmd_apply(ctx: Context, args: Namespace) -> int:
             return EXIT_OK
         if not args.json:
             print_plan(plan, ctx.out, show_all=False)
+        taken = snapshot_first(ctx, sync, plan, run) if args.snapshot_first and not args.dry_run else {}
         if not args.yes and not args.dry_run:
             forced = sum(1 for t in run.tasks if t.forced)
             question = (f"Write {len(run.tasks)} items on {plan.destination.server_name} "
@@ -224,6 +226,7 @@ async def cmd_apply(ctx: Context, args: Namespace) -> int:
                            left="{n} items were not checked; nothing was written.")
         undo = f"cwtui undo {run.run_id}"
         return _finish(ctx, run, as_json=args.json, label="Applied", wrote=f"To reverse this run: {undo}",
+                       extra={"snapshot": taken["path"]} if taken else None,
                        failed=f"`{undo}` restores what this run wrote.",
                        left=f"{{n}} items were not written. `cwtui apply {plan.pair}` plans again and writes what is "
                             f"still needed; `{undo}` reverses what this run wrote.")
@@ -297,7 +300,8 @@ def cmd_runs(ctx: Context, args: Namespace) -> int:
                                   "destination": r.destination.get("name"), "started_at": r.started_at,
                                   "ended_at": r.ended_at, "complete": r.complete, "summary": r.summary,
                                   "cancelled": r.cancelled, "undo_of": r.undo_of, "wrote": r.wrote,
-                                  "undone_by": list(r.undone_by), "problem": r.problem} for r in runs))
+                                  "undone_by": list(r.undone_by), "problem": r.problem, "snapshot": r.snapshot}
+                                 for r in runs))
     if not runs:
         ctx.out.write(f"No runs yet (journal: {ctx.journal.directory}).\n")
         return EXIT_OK
@@ -316,6 +320,8 @@ def _run_result(r: RunSummary) -> str:
     words += [f"{v} {k}" for k, v in (r.summary or {}).items() if v]
     if r.undone_by:
         words.append("undone by " + ", ".join(r.undone_by))
+    if r.snapshot:
+        words.append(f"snapshot before: {r.snapshot}")
     return ", ".join(words)
 
 

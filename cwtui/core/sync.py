@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+from dataclasses import replace
 from urllib.parse import urlsplit
 from collections.abc import Callable, Iterable
 
@@ -21,6 +22,7 @@ from cwtui.core.jellyfin import JellyfinClient
 from cwtui.core.journal import Journal, RunRecord
 from cwtui.core.models import Plan, ResumeRules, ServerInfo, SideInfo
 from cwtui.core.planner import effective_max_percent, plan_rows
+from cwtui.core.snapshot_source import SnapshotSource
 from cwtui.core.undo import UndoRun
 
 ClientFactory = Callable[[ServerEntry, str], JellyfinClient]
@@ -28,6 +30,8 @@ log = logging.getLogger(__name__)
 
 
 def default_client_factory(entry: ServerEntry, device_id: str) -> JellyfinClient:
+    if entry.snapshot:
+        return SnapshotSource(entry.snapshot)  # type: ignore[return-value]  # the read side of a client
     ident = ClientIdentity(device_id=device_id, device_name=socket.gethostname() or "cwtui")
     return JellyfinClient(entry.url, ident, token=entry.token, user_id=entry.user_id,
                           ca_bundle=entry.ca_bundle, insecure=entry.insecure)
@@ -79,6 +83,9 @@ class PairSync:
         for entry, info in ((self.source_entry, self.source_info), (self.destination_entry, self.destination_info)):
             if not info.startup_complete:
                 raise UsageError(f"server '{entry.name}' has not finished its startup wizard; refusing to sync")
+        if self.source_entry.snapshot:  # the file's user is the source user (a snapshot entry names none)
+            me = await self.source.me()
+            self.source_entry = replace(self.source_entry, user_id=me.id, user_name=me.name)
         same_server, matching = self._matching_mode()
         if same_server and self.source_entry.user_id == self.destination_entry.user_id:
             raise UsageError(f"pair '{self.pair.name}' has the same server and user on both sides "
@@ -139,6 +146,10 @@ class PairSync:
         servers; the pair's `same_server` key settles it.
         """
         src, dst = self.source_info, self.destination_info
+        if self.source_entry.snapshot:
+            return False, (f"'{self.source_entry.name}' is a snapshot of {src.name} (file "
+                           f"{self.source_entry.snapshot}): items are matched by provider ids, never by id, even on "
+                           "the server it was taken from (a rebuilt server gives its items new ids)")
         same_id = src.id == dst.id
         same_url = _address(self.source_entry.url) == _address(self.destination_entry.url)
         key = f"pairs.{self.pair.name}.same_server"
