@@ -327,6 +327,8 @@ def _run_result(r: RunSummary) -> str:
 
 def _tls(entry: ServerEntry) -> tuple[str, str]:
     """(JSON word, words for the table): an http URL has no TLS at all, so it is never "verified"."""
+    if entry.snapshot:
+        return "none", "a snapshot file (read-only)"
     if urlsplit(entry.url).scheme.lower() == "http":  # the flag still shows: it would apply after a redirect
         return "plain_http", "plain http (not encrypted)" + (", INSECURE (insecure = true)" if entry.insecure else "")
     if entry.insecure:
@@ -339,13 +341,15 @@ def cmd_servers(ctx: Context, args: Namespace) -> int:
     if args.json:
         return _json_lines(ctx, ({"name": s.name, "url": s.url, "user_name": s.user_name or None,
                                   "user_id": s.user_id or None, "logged_in": bool(s.token), "tls": _tls(s)[0],
-                                  "ca_bundle": s.ca_bundle, "insecure": s.insecure}
+                                  "ca_bundle": s.ca_bundle, "insecure": s.insecure,
+                                  **({"snapshot": s.snapshot} if s.snapshot else {})}
                                  for s in config.servers.values()))
     if not config.servers:
         ctx.out.write(f"No servers in {ctx.config_file.path}. Add one with `cwtui login NAME --url URL --user U`.\n")
         return EXIT_OK
     table(["name", "url", "user", "tls"],
-          [[s.name, s.url, s.user_name or "(not logged in)", _tls(s)[1]] for s in config.servers.values()], ctx.out)
+          [[s.name, s.snapshot or s.url, s.user_name or ("(from the file)" if s.snapshot else "(not logged in)"),
+            _tls(s)[1]] for s in config.servers.values()], ctx.out)
     return EXIT_OK
 
 

@@ -130,7 +130,8 @@ class PairSync:
                  self.destination_info.name, len(rows), sum(1 for r in rows if r.writes))
         return Plan(
             pair=self.pair.name,
-            source=self._side(self.source_entry, self.source_info),
+            source=self._side(self.source_entry, self.source_info,
+                              await self.source.why_cannot_write() if self.source_entry.snapshot else None),
             destination=self._side(self.destination_entry, self.destination_info, self.why_not_writable),
             settings=settings,
             effective_max_percent=effective_max_percent(settings, rules) or 0,

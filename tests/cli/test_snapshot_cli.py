@@ -1,0 +1,188 @@
+"""`cwtui snapshot`, a snapshot as a pair's source (restore), damaged snapshots and `apply --snapshot-first`, all
+over real HTTP against emulated servers."""
+
+from __future__ import annotations
+
+import json
+import stat
+
+import pytest
+
+from cwtui.core.config_model import ServerEntry
+from cwtui.core.snapshot import read_snapshot
+from tests.cli.test_cli import cli
+from tests.core.factories import at, ticks
+from tests.core.test_snapshot import DAMAGE, household
+
+MIN = 60
+
+
+def same_library(side):
+    """The household's library on another server: the same titles and provider ids, other item ids."""
+    state = side.state
+    movies, shows = state.add_library("Movies", "movies"), state.add_library("Shows", "tvshows")
+    item = {
+        "matrix": state.add_movie(movies, "The Matrix", 1999, ticks(136 * MIN), {"Imdb": "tt0133093", "Tmdb": "603"}),
+        "alien": state.add_movie(movies, "Alien", 1979, ticks(117 * MIN), {"Imdb": "tt0078748"}),
+        "untouched": state.add_movie(movies, "Heat", 1995, ticks(170 * MIN), {"Imdb": "tt0113277"}),
+    }
+    series = state.add_series(shows, "Dark", {"Tvdb": "334824", "Imdb": "tt5753856"}, 2017)
+    item["s1e1"] = state.add_episode(series, 1, 1, "Secrets", ticks(50 * MIN))
+    item["s1e2"] = state.add_episode(series, 1, 2, "Lies", ticks(50 * MIN))
+    return item
+
+
+def add_toml(pair, text):
+    path = pair.config_file.path
+    path.write_text(path.read_text() + "\n" + text)
+
+
+def restore_pair(pair, snapshot_path, name="restore", server="saved"):
+    add_toml(pair, f'[servers.{server}]\nsnapshot = "{snapshot_path}"\n\n'
+                   f'[pairs.{name}]\nsource = "{server}"\ndestination = "cabin"\n')
+
+
+def state_of(side, ids):
+    return {k: side.state.get_user_data(side.user_id, v) for k, v in ids.items()}
+
+
+def test_snapshot_command_writes_the_entry_users_state_under_the_state_dir(make_pair, capsys):
+    pair = make_pair()
+    household(pair.source)
+    code, out, err = cli(capsys, "snapshot", "home")
+    assert code == 0, err
+    path_text, counts = out.splitlines()
+    path = pair.state_dir / "snapshots" / path_text.rsplit("/", 1)[1]
+    assert path_text == str(path) and path.name.startswith("home-") and path.name.endswith("Z.jsonl")
+    assert counts == "3 items of 1 users (alice 3)"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert {i.item.name for i in read_snapshot(path).items} == {"The Matrix", "Secrets", "Lies"}
+
+
+def test_snapshot_of_an_api_key_entry_needs_users(make_pair, capsys, tmp_path):
+    pair = make_pair()
+    household(pair.source)
+    key = pair.source.state.add_api_key("cwtui")
+    pair.config_file.save_server(ServerEntry("home-key", pair.source.url, "", "", key))
+    code, _, err = cli(capsys, "snapshot", "home-key")
+    assert code == 2 and "no user of its own" in err and "--all-users" in err
+    out_file = tmp_path / "house.jsonl"
+    code, out, err = cli(capsys, "snapshot", "home-key", "--all-users", "-o", str(out_file), "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["path"] == str(out_file) and report["items"] == 5
+    assert {u["name"]: u["items"] for u in report["users"]} == {"alice": 3, "bob": 2}
+    code, _, err = cli(capsys, "snapshot", "home-key", "--user", "carol")
+    assert code == 2 and "no user 'carol'" in err and "alice" in err
+
+
+def test_restore_a_snapshot_into_an_empty_server(make_pair, capsys, tmp_path):
+    """A server that lost its watch state: a pair from the snapshot file back to it, `cwtui apply`."""
+    pair = make_pair()
+    _, src = household(pair.source, users=("alice",))
+    dst = same_library(pair.destination)
+    path = tmp_path / "home.jsonl"
+    assert cli(capsys, "snapshot", "home", "-o", str(path))[0] == 0
+    restore_pair(pair, path)
+
+    code, out, _ = cli(capsys, "servers")
+    assert code == 0 and f"saved  {path}  (from the file)  a snapshot file (read-only)" in out
+    code, out, err = cli(capsys, "plan", "restore", "--json")
+    assert code == 0, err
+    plan = json.loads(out)
+    assert plan["source"]["user_name"] == "alice" and plan["source"]["writable"] is False
+    assert any("matched by provider ids, never by id" in n for n in plan["notices"])
+    code, out, err = cli(capsys, "apply", "restore", "--yes", "--json")
+    assert code == 0, err
+    assert json.loads(out.splitlines()[-1])["summary"] == {"applied": 2}
+
+    source, restored = state_of(pair.source, src), state_of(pair.destination, dst)
+    for line in read_snapshot(path).items:  # every item the snapshot holds with a position
+        key = next(k for k, v in src.items() if v == line.item.id)
+        if line.item.user_data.position_ticks:
+            assert restored[key].position_ticks == source[key].position_ticks == line.item.user_data.position_ticks
+            assert restored[key].last_played == source[key].last_played
+    assert restored["untouched"].position_ticks == 0 and restored["alien"].position_ticks == 0
+    code, out, _ = cli(capsys, "plan", "restore", "--json")
+    assert json.loads(out)["summary"]["by_action"] == {"skip": 2}  # nothing left to write
+
+
+@pytest.mark.parametrize("damage", ["cut at a line boundary", "cut mid-line", "broken JSON line", "wrong type",
+                                    "other version"])
+def test_a_damaged_snapshot_stops_its_pair_only(make_pair, capsys, tmp_path, damage):
+    """Damaged as in tests/core/test_snapshot.py (a file of two item lines, so the lines named match)."""
+    pair = make_pair()
+    dst = {}
+    for side in (pair.source, pair.destination):
+        lib = side.state.add_library("Movies", "movies")
+        for n in range(2):
+            dst[n] = side.state.add_movie(lib, f"Film {n}", 2000 + n, ticks(90 * MIN), {"Imdb": f"tt{n:07d}"})
+            if side is pair.source:
+                side.state.set_user_data(side.user_id, dst[n], position_ticks=ticks(10 * MIN), last_played=at(n))
+    path = tmp_path / "home.jsonl"
+    assert cli(capsys, "snapshot", "home", "-o", str(path))[0] == 0
+    spoil, line, words = DAMAGE[damage]
+    spoil(path)
+    restore_pair(pair, path)
+    before = state_of(pair.destination, dst)
+
+    for command in (["plan", "restore"], ["apply", "restore", "--yes"]):
+        code, _, err = cli(capsys, *command)
+        assert code == 2 and f"snapshot {path}, line {line}: " in err and words in err, err
+    assert state_of(pair.destination, dst) == before
+    assert cli(capsys, "runs", "--json")[1] == ""  # no run was even started
+    code, _, err = cli(capsys, "plan", "home-to-cabin")  # the other pair is fine
+    assert code == 0, err
+
+
+def test_a_snapshot_entry_is_never_a_destination(make_pair, capsys, tmp_path):
+    pair = make_pair()
+    add_toml(pair, f'[servers.saved]\nsnapshot = "{tmp_path / "x.jsonl"}"\n\n'
+                   '[pairs.backwards]\nsource = "home"\ndestination = "saved"\n')
+    code, _, err = cli(capsys, "plan", "home-to-cabin")
+    assert code == 2 and "key 'pairs.backwards.destination'" in err and "read-only" in err
+
+
+def test_a_snapshot_entry_takes_no_url(make_pair, capsys):
+    pair = make_pair()
+    add_toml(pair, '[servers.saved]\nsnapshot = "x.jsonl"\nurl = "http://127.0.0.1:1"\n')
+    code, _, err = cli(capsys, "servers")
+    assert code == 2 and "key 'servers.saved.url'" in err and "either url" in err
+
+
+def test_apply_snapshot_first_saves_the_destination_before_writing(make_pair, capsys):
+    pair = make_pair()
+    _, src = household(pair.source, users=("alice",))
+    dst = same_library(pair.destination)
+    d = pair.destination
+    d.state.set_user_data(d.user_id, dst["matrix"], position_ticks=ticks(5 * MIN), last_played=at(0))
+    d.state.set_user_data(d.user_id, dst["alien"], played=True, play_count=3, last_played=at(-50))
+
+    code, out, err = cli(capsys, "apply", "home-to-cabin", "--yes", "--json", "--snapshot-first")
+    assert code == 0, err
+    final = json.loads(out.splitlines()[-1])
+    path = pair.state_dir / "snapshots" / f"{final['run_id']}.jsonl"
+    assert final["snapshot"] == str(path) and f"Snapshot of 'cabin' before writing" in err and str(path) in err
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    before = {line.item.name: line.item.user_data for line in read_snapshot(path).items}
+    assert before["The Matrix"].position_ms == 5 * MIN * 1000  # the state the run then overwrote
+    assert before["Alien"].played and before["Alien"].play_count == 3
+    assert d.state.get_user_data(d.user_id, dst["matrix"]).position_ms == 40 * MIN * 1000
+
+    code, out, _ = cli(capsys, "runs")
+    assert code == 0 and f"snapshot before: {path}" in out
+    runs = [json.loads(line) for line in cli(capsys, "runs", "--json")[1].splitlines()]
+    assert [r["snapshot"] for r in runs] == [str(path)]
+
+
+def test_apply_stops_before_any_write_when_the_snapshot_fails(make_pair, capsys):
+    pair = make_pair()
+    household(pair.source, users=("alice",))
+    dst = same_library(pair.destination)
+    pair.state_dir.mkdir(parents=True, exist_ok=True)
+    (pair.state_dir / "snapshots").write_text("a file where the folder should be")
+    before = state_of(pair.destination, dst)
+    code, out, err = cli(capsys, "apply", "home-to-cabin", "--yes", "--json", "--snapshot-first")
+    assert code == 5 and "--snapshot-first: the snapshot of 'cabin' failed, so nothing was written" in err, err
+    assert state_of(pair.destination, dst) == before
+    assert cli(capsys, "runs", "--json")[1] == ""
