@@ -12,24 +12,14 @@ from cwtui.core.config_model import ServerEntry
 from cwtui.core.snapshot import read_snapshot
 from tests.cli.test_cli import cli
 from tests.core.factories import at, ticks
-from tests.core.test_snapshot import DAMAGE, household
+from tests.core.test_snapshot import DAMAGE, household, library
 
 MIN = 60
 
 
 def same_library(side):
     """The household's library on another server: the same titles and provider ids, other item ids."""
-    state = side.state
-    movies, shows = state.add_library("Movies", "movies"), state.add_library("Shows", "tvshows")
-    item = {
-        "matrix": state.add_movie(movies, "The Matrix", 1999, ticks(136 * MIN), {"Imdb": "tt0133093", "Tmdb": "603"}),
-        "alien": state.add_movie(movies, "Alien", 1979, ticks(117 * MIN), {"Imdb": "tt0078748"}),
-        "untouched": state.add_movie(movies, "Heat", 1995, ticks(170 * MIN), {"Imdb": "tt0113277"}),
-    }
-    series = state.add_series(shows, "Dark", {"Tvdb": "334824", "Imdb": "tt5753856"}, 2017)
-    item["s1e1"] = state.add_episode(series, 1, 1, "Secrets", ticks(50 * MIN))
-    item["s1e2"] = state.add_episode(series, 1, 2, "Lies", ticks(50 * MIN))
-    return item
+    return library(side.state)
 
 
 def add_toml(pair, text):

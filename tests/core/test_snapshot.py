@@ -22,11 +22,9 @@ pytestmark = pytest.mark.anyio
 MIN = 60
 
 
-def household(side, users=("alice", "bob")):
-    """A library on one emulated server, and watch state for each named user (alice is the side's own user)."""
-    state = side.state
-    ids = {name: side.user_id if name == "alice" else (state.user_by_name(name) or state.users[
-        state.add_user(name, password="pw")]).id for name in users}
+def library(state):
+    """Three movies and two episodes; another server given the same library has the same titles and provider ids
+    under other item ids."""
     movies = state.add_library("Movies", "movies")
     shows = state.add_library("Shows", "tvshows")
     item = {
@@ -37,6 +35,15 @@ def household(side, users=("alice", "bob")):
     series = state.add_series(shows, "Dark", {"Tvdb": "334824", "Imdb": "tt5753856"}, 2017)
     item["s1e1"] = state.add_episode(series, 1, 1, "Secrets", ticks(50 * MIN))
     item["s1e2"] = state.add_episode(series, 1, 2, "Lies", ticks(50 * MIN))
+    return item
+
+
+def household(side, users=("alice", "bob")):
+    """A library on one emulated server, and watch state for each named user (alice is the side's own user)."""
+    state = side.state
+    ids = {name: side.user_id if name == "alice" else (state.user_by_name(name) or state.users[
+        state.add_user(name, password="pw")]).id for name in users}
+    item = library(state)
     state.set_user_data(ids["alice"], item["matrix"], position_ticks=ticks(40 * MIN), last_played=at(100))
     state.set_user_data(ids["alice"], item["s1e1"], played=True, play_count=2, last_played=at(50))
     state.set_user_data(ids["alice"], item["s1e2"], position_ticks=ticks(10 * MIN), played=True, play_count=1,
