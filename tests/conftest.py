@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -57,7 +57,7 @@ class Pair:
     def set_settings(self, **changes) -> None:
         entry = self.config.pair(self.pair_name)
         settings = ProgressSettings(**{**entry.progress.__dict__, **changes})
-        self.config_file.save_pair(PairEntry(entry.name, entry.source, entry.destination, settings))
+        self.config_file.save_pair(replace(entry, progress=settings))
 
 
 def make_side(version: str, name: str, user: str = "alice") -> Side:

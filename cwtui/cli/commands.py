@@ -87,17 +87,17 @@ def _open_pair(ctx: Context, pair: str) -> PairSync:
     return PairSync(ctx.config_file.load(), pair, ctx.journal, client_factory=ctx.client_factory)
 
 
-async def _plan_with_progress(ctx: Context, sync: PairSync):
+async def _plan_with_progress(ctx: Context, sync: PairSync, users=None):
     progress = ProgressLine(ctx.err)
     try:
-        return await sync.plan(progress.show)
+        return await sync.plan(progress.show, users=users)
     finally:
         progress.done()
 
 
 async def cmd_plan(ctx: Context, args: Namespace) -> int:
     async with _open_pair(ctx, args.pair) as sync:
-        plan = await _plan_with_progress(ctx, sync)
+        plan = await _plan_with_progress(ctx, sync, args.users)
     if args.json:
         ctx.out.write(json.dumps(plan_json(plan, include_skipped=True)) + "\n")
     else:
@@ -192,7 +192,7 @@ def _finish(ctx: Context, run, *, as_json: bool, label: str, extra: dict | None 
 
 async def cmd_apply(ctx: Context, args: Namespace) -> int:
     async with _open_pair(ctx, args.pair) as sync:
-        plan = await _plan_with_progress(ctx, sync)
+        plan = await _plan_with_progress(ctx, sync, args.users)
         if args.json:  # stdout stays JSON Lines; notices (insecure TLS above all) still reach the user
             print_notices(plan.notices, ctx.err)
         if not plan.settings.enable:
@@ -214,8 +214,9 @@ async def cmd_apply(ctx: Context, args: Namespace) -> int:
         taken = snapshot_first(ctx, sync, plan, run) if args.snapshot_first and not args.dry_run else {}
         if not args.yes and not args.dry_run:
             forced = sum(1 for t in run.tasks if t.forced)
-            question = (f"Write {len(run.tasks)} items on {plan.destination.server_name} "
-                        f"as {plan.destination.user_name}" + (f" ({forced} forced)" if forced else "") + "?")
+            who = (f"for {len(plan.users)} users" if plan.users else f"as {plan.destination.user_name}")
+            question = (f"Write {len(run.tasks)} items on {plan.destination.server_name} {who}"
+                        + (f" ({forced} forced)" if forced else "") + "?")
             if not ctx.confirm(question):
                 ctx.err.write("Nothing written.\n")
                 return EXIT_OK
@@ -235,8 +236,14 @@ async def cmd_apply(ctx: Context, args: Namespace) -> int:
 async def cmd_undo(ctx: Context, args: Namespace) -> int:
     config = ctx.config_file.load()
     record = find_run(ctx.journal, args.run_id)
-    undo = await open_undo(config, ctx.journal, record, force=args.force, client_factory=ctx.client_factory)
+    undo = await open_undo(config, ctx.journal, record, force=args.force, client_factory=ctx.client_factory,
+                           users=args.users)
     try:
+        if undo.already_undone_by and undo.others_left:
+            ctx.out.write(f"Nothing of {', '.join(args.users)} is left to undo in run {record.run_id}; "
+                          f"{undo.others_left} writes of other users remain: `cwtui undo {record.run_id}` "
+                          "restores them.\n")
+            return EXIT_OK
         if undo.already_undone_by:
             left = [{"key": i.key, "title": i.title, "destination_item_id": i.item_id, "detail": why}
                     for i, why in undo.left_alone]
@@ -256,7 +263,8 @@ async def cmd_undo(ctx: Context, args: Namespace) -> int:
             if args.json:
                 ctx.out.write(json.dumps({"summary": {}, "run_id": None}) + "\n")
             else:
-                ctx.out.write(f"Run {record.run_id} wrote nothing; nothing to undo.\n")
+                whose = f" for {', '.join(args.users)}" if args.users else ""
+                ctx.out.write(f"Run {record.run_id} wrote nothing{whose}; nothing to undo.\n")
             return EXIT_OK
         if not args.json:
             ctx.out.write(f"Run {record.run_id} ({record.pair}, {record.started_at}) changed up to {count} items on "
@@ -285,6 +293,26 @@ def _say_unplay_route(ctx: Context, intents: list, shown: int = 10) -> None:
     table(["key", "title"], [[i.key[:8], i.title] for i in intents[:shown]], ctx.out, flex=1)
     if len(intents) > shown:
         ctx.out.write(f"and {len(intents) - shown} more\n")
+
+
+async def cmd_users(ctx: Context, args: Namespace) -> int:
+    """A server's users, read with the entry's token (a user token may see only some of them)."""
+    config = ctx.config_file.load()
+    entry = config.server(args.server)
+    client = ctx.client_factory(entry, config.device_id_for(entry))
+    try:
+        users = await client.users()
+    finally:
+        await client.aclose()
+    if args.json:
+        ctx.out.write(json.dumps([{"id": u.id, "name": u.name, "is_admin": u.is_admin,
+                                   "last_activity": u.last_activity.isoformat().replace("+00:00", "Z")
+                                   if u.last_activity else None} for u in users]) + "\n")
+        return EXIT_OK
+    table(["id", "name", "admin", "last activity"],
+          [[u.id, u.name, "yes" if u.is_admin else "", u.last_activity.isoformat()[:19] if u.last_activity else ""]
+           for u in users], ctx.out, flex=1)
+    return EXIT_OK
 
 
 def _json_lines(ctx: Context, objects: Iterable[dict]) -> int:

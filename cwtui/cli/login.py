@@ -25,8 +25,8 @@ def _read_secret(ctx: Context, from_stdin: bool, prompt: str) -> str:
 
 
 async def cmd_login(ctx: Context, args: Namespace) -> int:
-    if args.api_key_stdin and not args.as_user:
-        raise UsageError("--api-key-stdin needs --as-user U (the user to act as)")
+    if args.as_user and not args.api_key_stdin:
+        raise UsageError("--as-user goes with --api-key-stdin")
     if args.password_stdin and not args.user:
         raise UsageError("--password-stdin goes with --user")
     flow = LoginFlow(ctx.config_file, args.name, args.url, ctx.client_factory, ca_bundle=args.ca_bundle,
@@ -44,8 +44,9 @@ async def cmd_login(ctx: Context, args: Namespace) -> int:
         entry = await flow.api_key(_read_secret(ctx, True, ""), args.as_user)
     else:
         entry = await _quick_connect(ctx, flow)
-    ctx.out.write(f"Logged in to {safe_text(info.name)} as {safe_text(entry.user_name)}; "
-                  f"saved server '{entry.name}' in {ctx.config_file.path}\n")
+    who = (f"as {safe_text(entry.user_name)}" if entry.user_id else
+           "with an API key for any user (use it in pairs with a `users` map)")
+    ctx.out.write(f"Logged in to {safe_text(info.name)} {who}; saved server '{entry.name}' in {ctx.config_file.path}\n")
     return EXIT_OK
 
 

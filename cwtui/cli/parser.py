@@ -15,6 +15,7 @@ files: config from --config, $CWTUI_CONFIG or the platform config dir; journal a
 """
 
 
+USER_HELP = "household pairs: only this source user (name or id; repeatable)"
 CONFIG_HELP = "config file (default: $CWTUI_CONFIG or the platform's); it must exist, except for login"
 
 
@@ -43,7 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     how = login.add_mutually_exclusive_group(required=True)
     how.add_argument("--user", metavar="U", help="log in as this user with a password (asked, or --password-stdin)")
     how.add_argument("--api-key-stdin", action="store_true",
-                     help="read an API key from standard input (use with --as-user)")
+                     help="read an API key from standard input; with --as-user it acts for that user, without it the "
+                          "entry serves pairs with a `users` map (every user of the household)")
     how.add_argument("--quick-connect", action="store_true",
                      help="log in with Quick Connect: shows a code to enter in a signed-in Jellyfin client")
     login.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
@@ -61,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("pair", metavar="PAIR")
     plan.add_argument("--json", action="store_true", help="one JSON object instead of a table")
     plan.add_argument("--all", action="store_true", help="include skipped rows")
+    plan.add_argument("--user", action="append", metavar="NAME", dest="users", default=None, help=USER_HELP)
 
     apply = command("apply", help="run the plan: journal, write, verify; one result per item")
     apply.add_argument("pair", metavar="PAIR")
@@ -72,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     apply.add_argument("--force", nargs="+", metavar="KEY", default=[],
                        help="also write these skipped rows (e.g. near_complete), still checked live")
     apply.add_argument("--concurrency", type=_positive, metavar="N", help="writes in flight at once (default 4)")
+    apply.add_argument("--user", action="append", metavar="NAME", dest="users", default=None, help=USER_HELP)
 
     apply.add_argument("--snapshot-first", action="store_true",
                        help="before the first write, save the destination users' state to snapshots/RUN_ID.jsonl "
@@ -91,6 +95,13 @@ def build_parser() -> argparse.ArgumentParser:
     undo.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     undo.add_argument("--force", action="store_true", help="also restore items changed since the run")
     undo.add_argument("--json", action="store_true", help="JSON Lines: one per result, then a summary line")
+    undo.add_argument("--user", action="append", metavar="NAME", dest="users", default=None,
+                      help="household runs: restore only this source user's items (repeatable); a later undo "
+                           "restores the rest")
+
+    users = command("users", help="list a server's users (id, name, administrator, last activity)")
+    users.add_argument("server", metavar="SERVER")
+    users.add_argument("--json", action="store_true", help="one JSON list of {id, name, is_admin, last_activity}")
 
     runs = command("runs", help="list journaled runs")
     runs.add_argument("--json", action="store_true", help="one JSON object per line")

@@ -32,7 +32,20 @@ def row_json(row: PlanRow) -> dict[str, Any]:
         "source_played_at": _iso(row.source.last_played) if row.source else None,
         "destination_played_at": _iso(row.destination.last_played) if row.destination else None,
         "action": row.action.value, "reason": row.reason.value, "rule": row.rule,
+        **_users_of(row),
     }
+
+
+def _users_of(thing: PlanRow | ItemResult) -> dict[str, str]:
+    """Household rows and results name both users; others have none."""
+    if not thing.source_user:
+        return {}
+    return {"source_user": thing.source_user, "destination_user": thing.destination_user}
+
+
+def users_json(plan: Plan) -> list[dict[str, Any]]:
+    return [{"source": {"id": u.source.id, "name": u.source.name},
+             "destination": {"id": u.destination.id, "name": u.destination.name}} for u in plan.users]
 
 
 def plan_json(plan: Plan, *, include_skipped: bool = True) -> dict[str, Any]:
@@ -41,6 +54,7 @@ def plan_json(plan: Plan, *, include_skipped: bool = True) -> dict[str, Any]:
         "pair": plan.pair,
         "source": side_json(plan.source),
         "destination": side_json(plan.destination),
+        **({"users": users_json(plan)} if plan.users else {}),
         "effective": {
             "enable": s.enable, "add": s.add, "remove": s.remove, "min_seconds": s.min_seconds,
             "delta_seconds": s.delta_seconds, "max_percent": s.max_percent,
@@ -70,7 +84,7 @@ def result_json(result: ItemResult, row: PlanRow | None = None) -> dict[str, Any
     return {"key": result.key, **named, "action": result.action.value,
             "status": result.status.value, "reason": result.reason.value,
             "destination_item_id": result.destination_item_id, "before_ms": result.before_ms,
-            "after_ms": result.after_ms, "dry_run": result.dry_run, "detail": result.detail}
+            "after_ms": result.after_ms, "dry_run": result.dry_run, "detail": result.detail, **_users_of(result)}
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[str]], out: TextIO, *, flex: int | None = None) -> None:
@@ -102,19 +116,35 @@ def side_text(side: SideInfo) -> str:
 def print_plan(plan: Plan, out: TextIO, *, show_all: bool) -> None:
     print_notices(plan.notices, out)
     out.write(safe_text(f"{plan.pair}: {side_text(plan.source)} -> {side_text(plan.destination)}") + "\n")
+    if plan.users:
+        out.write("users: " + ", ".join(user_pair_text(u) for u in plan.users) + "\n")
     rows = [r for r in plan.rows if show_all or r.writes]
     if rows:
-        table(["key", "action", "reason", "title", "source", "dest", "%"],
-              [[r.key[:8], ACTION_WORD[r.action], r.reason.value, r.title, format_ms(r.source_ms),
-                format_ms(r.destination_ms), percent(r.source_ms, r.duration_ms)] for r in rows], out, flex=3)
+        users = ["user"] if plan.users else []
+        table(["key", *users, "action", "reason", "title", "source", "dest", "%"],
+              [[r.key[:8], *([r.source_user] if plan.users else []), ACTION_WORD[r.action], r.reason.value, r.title,
+                format_ms(r.source_ms), format_ms(r.destination_ms), percent(r.source_ms, r.duration_ms)]
+               for r in rows], out, flex=4 if plan.users else 3)
     elif plan.rows:
         out.write("Nothing to write. (--all shows the skipped rows and why.)\n")
-    summary = plan.summary()["by_action"]
-    out.write(f"{summary.get('upsert', 0)} to write, {summary.get('clear', 0)} to clear, "
-              f"{summary.get('skip', 0)} skipped" + ("" if show_all else " (--all to see them)") + "\n")
-    by_reason = plan.summary()["by_reason"]
+    summary = plan.summary()
+    out.write(_totals_text(summary["by_action"]) + ("" if show_all else " (--all to see them)") + "\n")
+    for name, totals in summary.get("by_user", {}).items():
+        out.write(f"  {safe_text(name)}: {_totals_text(totals['by_action'])}\n")
+    by_reason = summary["by_reason"]
     if by_reason:
         out.write("by reason: " + ", ".join(f"{k} {v}" for k, v in sorted(by_reason.items())) + "\n")
+
+
+def _totals_text(by_action: dict[str, int]) -> str:
+    return (f"{by_action.get('upsert', 0)} to write, {by_action.get('clear', 0)} to clear, "
+            f"{by_action.get('skip', 0)} skipped")
+
+
+def user_pair_text(u) -> str:
+    """`alice -> robert`, or just `alice` when the names agree."""
+    same = u.source.name.casefold() == u.destination.name.casefold()
+    return safe_text(u.source.name if same else f"{u.source.name} -> {u.destination.name}")
 
 
 def result_line(result: ItemResult) -> str:
@@ -123,7 +153,11 @@ def result_line(result: ItemResult) -> str:
         status = "DRY RUN would write"
     moved = f"{format_ms(result.before_ms)} -> {format_ms(result.after_ms)}"
     detail = f" ({safe_text(result.detail)})" if result.detail else ""
-    return f"{status:<20} {result.reason.value:<20} {moved:<22} {safe_text(result.title)}{detail}"
+    who = ""
+    if result.source_user:
+        same = result.source_user.casefold() == result.destination_user.casefold()
+        who = safe_text(f"[{result.source_user if same else result.source_user + ' -> ' + result.destination_user}] ")
+    return f"{status:<20} {result.reason.value:<20} {moved:<22} {who}{safe_text(result.title)}{detail}"
 
 
 class ProgressLine:

@@ -30,8 +30,7 @@ async def cmd_snapshot(ctx, args: Namespace) -> int:
     try:
         users = await choose_users(client, entry, args.user, args.all_users)
         path = Path(args.output).expanduser() if args.output else default_path(state_dir(), entry.name)
-        written = await take(config, entry, client, users, path, ctx.client_factory,
-                             progress=lambda n, name: progress.show(f"snapshot of {entry.name}: {n} items "
+        written = await take(entry, client, users, path, progress=lambda n, name: progress.show(f"snapshot of {entry.name}: {n} items "
                                                                     f"(reading {name})"))
     finally:
         progress.done()
@@ -46,11 +45,14 @@ async def cmd_snapshot(ctx, args: Namespace) -> int:
 
 
 def snapshot_first(ctx, sync, plan: Plan, run) -> dict[str, str]:
-    """Give `run` the hook that snapshots the destination user it writes into, and say where on stderr.
+    """Give `run` the hook that snapshots the destination users it writes into, and say where on stderr.
 
     Returns:
         A dict that holds `path` once the snapshot is written (for the final --json line)."""
-    users = [User(plan.destination.user_id, plan.destination.user_name)]
+    names = {plan.destination.user_id: plan.destination.user_name}
+    names.update({u.destination.id: u.destination.name for u in plan.users})
+    written_for = dict.fromkeys(s.user_id or run.user_id for s in run.tasks if not s.server)
+    users = [User(uid, names.get(uid, "")) for uid in written_for]
     taken: dict[str, str] = {}
 
     def said(written: Written) -> None:
@@ -58,6 +60,5 @@ def snapshot_first(ctx, sync, plan: Plan, run) -> dict[str, str]:
         ctx.err.write(f"Snapshot of '{plan.destination.name}' before writing ({written.items} items, "
                       f"{_counts(written)}): {written.path}\n")
 
-    run.before_writes = before_writes(sync.config, sync.destination_entry, sync.destination, users,
-                                      state_dir(), ctx.client_factory, said)
+    run.before_writes = before_writes(sync.destination_entry, sync.destination, users, state_dir(), said)
     return taken

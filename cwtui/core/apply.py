@@ -26,7 +26,10 @@ def resolve_keys(plan: Plan, keys: Iterable[str]) -> set[str]:
         hits = [k for k in all_keys if len(typed) >= 6 and k.startswith(typed)]
         if len(hits) != 1:
             why = "matches no row" if not hits else f"matches {len(hits)} rows"
-            raise UsageError(f"key {typed!r} {why} of plan {plan.pair}", hint="`cwtui plan PAIR --all` lists keys")
+            hint = ("the same item of several users: add --user NAME, or type the key with its user part "
+                    "(`cwtui plan PAIR --all --json` shows full keys)" if len(hits) > 1 and plan.users
+                    else "`cwtui plan PAIR --all` lists keys")
+            raise UsageError(f"key {typed!r} {why} of plan {plan.pair}", hint=hint)
         out.add(hits[0])
     return out
 
@@ -66,7 +69,8 @@ def _versions(row: PlanRow) -> tuple[VersionPlan, ...]:
 
 
 def _step(seq: int, row: PlanRow, version: VersionPlan, forced: bool) -> Step:
-    common = dict(seq=seq, key=row.key, title=row.title, item_id=version.item_id, name=row.name, year=row.year, row=row)
+    common = dict(seq=seq, key=row.key, title=row.title, item_id=version.item_id, name=row.name, year=row.year, row=row,
+                  user_id=row.destination_user_id, source_user=row.source_user, destination_user=row.destination_user)
     source_at = row.source.last_played if row.source else None
     if forced and version.reason is not Reason.SHARED_ROW:
         action = Action.UPSERT
@@ -94,6 +98,10 @@ class ApplyRun(Run):
         destination = {"name": plan.destination.name, "server_id": plan.destination.server_id,
                        "server_name": plan.destination.server_name, "user_id": plan.destination.user_id,
                        "user_name": plan.destination.user_name}
+        if plan.users:
+            destination["users"] = [{"source": {"id": u.source.id, "name": u.source.name},
+                                     "destination": {"id": u.destination.id, "name": u.destination.name}}
+                                    for u in plan.users]
         super().__init__(KIND_DRY_RUN if dry_run else KIND_APPLY, plan.pair, destination, client, journal, tasks,
                          user_id=plan.destination.user_id, dry_run=dry_run, concurrency=concurrency,
                          tolerance_seconds=plan.settings.timestamp_tolerance_seconds, chunk_size=chunk_size, **kwargs)

@@ -21,6 +21,7 @@ from cwtui.core.config_model import (
     Config,
     PairEntry,
     ServerEntry,
+    UserLink,
     build_config,
     check_pair,
     check_server,
@@ -124,6 +125,10 @@ class ConfigFile:
                 _set(pair, "same_server", entry.same_server)
             elif "same_server" in pair:
                 del pair["same_server"]
+            if entry.users is not None:
+                _set_users(pair, entry.users)
+            elif "users" in pair:
+                del pair["users"]
             _end_table(pair, created)
             defaults = _progress_values(ProgressSettings())
             values = _progress_values(entry.progress)
@@ -275,9 +280,27 @@ def _set(table: Any, key: str, value: Any, *, write_default: bool = True) -> Non
         table[key] = value
 
 
+def _set_users(pair: Any, users: Any) -> None:
+    """The user map, written only when it changed: a list as one inline table per line, as people write it."""
+    value = users_value(users)
+    if isinstance(value, str):
+        _set(pair, "users", value)
+        return
+    if "users" in pair and pair["users"].unwrap() == value:
+        return
+    array = tomlkit.array()
+    for link in value:
+        table = tomlkit.inline_table()
+        table.update(link)
+        array.append(table)
+    array.multiline(True)
+    pair["users"] = array
+
+
 def _server_values(entry: ServerEntry) -> dict[str, Any]:
     return {"url": entry.url, "user_id": entry.user_id, "user_name": entry.user_name, "token": entry.token,
-            "ca_bundle": entry.ca_bundle, "insecure": entry.insecure, "device_id": entry.device_id}
+            "ca_bundle": entry.ca_bundle, "insecure": entry.insecure, "device_id": entry.device_id,
+            "api_key": entry.api_key}
 
 
 def _pair_values(entry: PairEntry) -> dict[str, Any]:
@@ -285,7 +308,24 @@ def _pair_values(entry: PairEntry) -> dict[str, Any]:
               "features": {"progress": _progress_values(entry.progress)}}
     if entry.same_server is not None:
         values["same_server"] = entry.same_server
+    if entry.users is not None:
+        values["users"] = users_value(entry.users)
     return values
+
+
+def users_value(users: str | tuple[UserLink, ...]) -> Any:
+    """A pair's user map as TOML data: "by-name", or a list of links (ids too when known)."""
+    if isinstance(users, str):
+        return users
+    out = []
+    for link in users:
+        value = {"source": link.source, "destination": link.destination}
+        if link.source_id:
+            value["source_id"] = link.source_id
+        if link.destination_id:
+            value["destination_id"] = link.destination_id
+        out.append(value)
+    return out
 
 
 def _progress_values(settings: ProgressSettings) -> dict[str, Any]:

@@ -15,14 +15,16 @@ from cwtui.core.errors import ConfigError
 from cwtui.core.models import ProgressSettings
 from cwtui.core.urls import USERINFO_HINT, url_problem
 
-__all__ = ["Config", "PairEntry", "ServerEntry", "build_config", "check_pair", "check_server"]
+__all__ = ["BY_NAME", "Config", "PairEntry", "ServerEntry", "UserLink", "build_config", "check_pair", "check_server"]
 
 DEFAULT_CONCURRENCY = 4
 NAME_RE = re.compile(r"[A-Za-z0-9_.-]+")
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _TOP_KEYS = ("device_id", "concurrency", "servers", "pairs")
-_SERVER_KEYS = ("url", "user_id", "user_name", "token", "ca_bundle", "insecure", "device_id", "snapshot")
-_PAIR_KEYS = ("source", "destination", "same_server", "features")
+_SERVER_KEYS = ("url", "user_id", "user_name", "token", "api_key", "ca_bundle", "insecure", "device_id", "snapshot")
+_PAIR_KEYS = ("source", "destination", "same_server", "users", "features")
+BY_NAME = "by-name"
+_LINK_KEYS = ("source", "destination", "source_id", "destination_id")
 _SECONDS_KEYS = ("min_seconds", "delta_seconds", "timestamp_tolerance_seconds")
 PROGRESS_KEYS = tuple(f.name for f in fields(ProgressSettings))
 
@@ -41,14 +43,16 @@ class ServerEntry:
     insecure: bool = False
     device_id: str | None = None
     """This entry's own DeviceId (set by logins from this version on); None: the install's (older entries)."""
+    api_key: bool = False
+    """The token is an API key (it acts for any user); without a user it serves only pairs with a `users` map."""
     snapshot: str | None = None
     """A snapshot file read as a read-only source (`snapshot = "PATH"` instead of url and token); None: a server."""
 
     def __repr__(self) -> str:
         return (f"ServerEntry(name={self.name!r}, url={self.url!r}, user_id={self.user_id!r}, "
                 f"user_name={self.user_name!r}, token={'<hidden>' if self.token else '<none>'}, "
-                f"ca_bundle={self.ca_bundle!r}, insecure={self.insecure!r}, device_id={self.device_id!r}"
-                + (f", snapshot={self.snapshot!r})" if self.snapshot else ")"))
+                f"api_key={self.api_key!r}, ca_bundle={self.ca_bundle!r}, insecure={self.insecure!r}, "
+                f"device_id={self.device_id!r}" + (f", snapshot={self.snapshot!r})" if self.snapshot else ")"))
 
     __str__ = __repr__
 
@@ -64,6 +68,22 @@ class PairEntry:
     same_server: bool | None = None
     """None: decided by the server ids. False: two servers even if they report one id (a copied data folder);
     True: one server, items matched by id."""
+    users: str | tuple[UserLink, ...] | None = None
+    """The household map: None (the entries' own users), "by-name", or explicit source -> destination links."""
+
+
+@dataclass(frozen=True)
+class UserLink:
+    """One `users = [{ source = ..., destination = ... }]` entry: a user name or id on each side, as written.
+
+    The TUI also saves `source_id`/`destination_id`: then the id decides and the name is only a label."""
+
+    source: str
+    destination: str
+    index: int = 0
+    source_id: str | None = None
+    destination_id: str | None = None
+    """Its place in the list, to name it in errors (pairs.NAME.users[2])."""
 
 
 @dataclass(frozen=True)
@@ -208,6 +228,7 @@ def check_server(name: str, value: Any, ck: Checker) -> ServerEntry:
         ca_bundle=ca_bundle,
         insecure=ck.boolean(tbl.get("insecure", False), parts + ("insecure",)),
         device_id=device_id,
+        api_key=ck.boolean(tbl.get("api_key", False), parts + ("api_key",)),
     )
 
 
@@ -237,8 +258,6 @@ def check_pair(name: str, value: Any, servers: dict[str, ServerEntry], ck: Check
         ends[end] = ck.string(tbl[end], parts + (end,))
         if ends[end] not in servers:
             ck.fail(parts + (end,), f"no server '{ends[end]}' (have: {_names(servers)})")
-    if ends["source"] == ends["destination"]:
-        ck.fail(parts + ("destination",), "source and destination are the same server entry")
     if servers[ends["destination"]].snapshot:
         ck.fail(parts + ("destination",), f"server '{ends['destination']}' is a snapshot, which is read-only: it can "
                 "be a pair's source, never its destination", hint="restore a snapshot with a pair whose source is "
@@ -247,8 +266,43 @@ def check_pair(name: str, value: Any, servers: dict[str, ServerEntry], ck: Check
     progress = _progress(features.get("progress", {}), parts + ("features", "progress"), ck)
     same = tbl.get("same_server")
     same_server = None if same is None else ck.boolean(same, parts + ("same_server",))
+    users = _users(tbl["users"], parts + ("users",), ck) if "users" in tbl else None
+    if users is None and ends["source"] == ends["destination"]:
+        ck.fail(parts + ("destination",), "source and destination are the same server entry",
+                hint="to share between users of one server, add a users = [{ source = ..., destination = ... }] map")
     return PairEntry(name=name, source=ends["source"], destination=ends["destination"], progress=progress,
-                     same_server=same_server)
+                     same_server=same_server, users=users)
+
+
+def _users(value: Any, parts: tuple[str, ...], ck: Checker) -> str | tuple[UserLink, ...]:
+    """`users = "by-name"` or a list of `{ source = NAME_OR_ID, destination = NAME_OR_ID }`. Names are resolved (and
+    checked against each other) at plan time, when the servers' user lists are known."""
+    if isinstance(value, str):
+        if value.strip().lower() != BY_NAME:
+            ck.fail(parts, f"expected \"{BY_NAME}\" or a list of {{ source = ..., destination = ... }}, got {value!r}")
+        return BY_NAME
+    if not isinstance(value, list) or not value:
+        ck.fail(parts, f"expected \"{BY_NAME}\" or a non-empty list of {{ source = ..., destination = ... }}, "
+                       f"got {_type_name(value)}")
+    links = []
+    for n, link in enumerate(value):
+        if not isinstance(link, dict):
+            ck.fail(parts, f"entry {n + 1} of the list: expected {{ source = ..., destination = ... }}, "
+                           f"got {_type_name(link)}")
+        names: dict[str, str | None] = {}
+        for end in ("source", "destination", "source_id", "destination_id"):
+            if end not in link and end.endswith("_id"):
+                names[end] = None
+            elif not isinstance(link.get(end), str) or not link[end].strip():
+                ck.fail(parts, f"entry {n + 1} of the list: '{end}' must be a user " +
+                        ("id" if end.endswith("_id") else "name or id"))
+            else:
+                names[end] = link[end].strip()
+        extra = sorted(set(link) - set(_LINK_KEYS))
+        if extra:
+            ck.fail(parts, f"entry {n + 1} of the list: unknown key '{extra[0]}'", f"known keys: {', '.join(_LINK_KEYS)}")
+        links.append(UserLink(names["source"], names["destination"], n, names["source_id"], names["destination_id"]))
+    return tuple(links)
 
 
 def _progress(value: Any, parts: tuple[str, ...], ck: Checker) -> ProgressSettings:

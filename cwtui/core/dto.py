@@ -253,7 +253,8 @@ def parse_user(raw: Any) -> User:
         raise BadResponse("a user without an Id")
     policy = data.get("Policy") if isinstance(data.get("Policy"), dict) else {}
     return User(id=user_id, name=_str(data.get("Name")) or "", is_admin=parse_bool(policy.get("IsAdministrator")),
-                may_edit_user_data=parse_bool(policy.get("EnableUserPreferenceAccess"), default=True))
+                may_edit_user_data=parse_bool(policy.get("EnableUserPreferenceAccess"), default=True),
+                last_activity=parse_date(data.get("LastActivityDate")))
 
 
 def parse_users(raw: Any) -> list[User]:

@@ -62,6 +62,13 @@ class Step:
     year: int | None = None
     row: PlanRow | None = field(default=None, compare=False, repr=False)
     """The plan row an apply step comes from (None for a restore)."""
+    user_id: str = ""
+    """The user whose data this step writes (empty: the run's user)."""
+    server: str = ""
+    """The server entry this step writes to (two-way runs write to both); empty: the run's destination."""
+    source_user: str = ""
+    destination_user: str = ""
+    """Household runs: the users by name, for the result lines."""
 
     @property
     def writes(self) -> bool:
@@ -85,6 +92,8 @@ class _InFlight(Exception):
 
 
 Outcome = None | CwtuiError | _NotSent | _InFlight
+Where = tuple[str, str]
+"""(server entry name or "" for the run's destination, user id)."""
 
 
 class Run:
@@ -98,6 +107,7 @@ class Run:
                  steps: list[Step], *, user_id: str, dry_run: bool = False, concurrency: int = 4,
                  tolerance_seconds: float = 30, chunk_size: int | None = None, undo_of: str | None = None,
                  owns_client: bool = False, cancel_grace: float = CANCEL_GRACE_SECONDS,
+                 clients: dict[str, JellyfinClient] | None = None,
                  lock: Callable[[], AbstractContextManager[Any]] | None = None,
                  before_writes: Callable[[str], Awaitable[dict[str, Any]]] | None = None) -> None:
         self.kind = kind
@@ -125,6 +135,23 @@ class Run:
         self.wrote = False
         """True once a write may have reached the server (an intent was journaled)."""
         self._cancel = asyncio.Event()
+        self.clients: dict[str, JellyfinClient] = dict(clients or {})
+        """Other servers a run writes to, by entry name (a two-way run's source)."""
+        self._views: dict[Where, JellyfinClient] = {}
+
+    def _where(self, step: Step) -> Where:
+        """Which server and user a step writes: household runs write for several users, two-way runs to both."""
+        return step.server, step.user_id or self.user_id
+
+    def _client(self, where: Where) -> JellyfinClient:
+        """The run's connection to that server, acting for that user."""
+        server, user_id = where
+        base = self.clients[server] if server else self.client
+        if not user_id or user_id == base.user_id:
+            return base
+        if where not in self._views:
+            self._views[where] = base.for_user(user_id)
+        return self._views[where]
 
     @property
     def tasks(self) -> list[Step]:
@@ -141,7 +168,8 @@ class Run:
 
     async def aclose(self) -> None:
         if self.owns_client:
-            await self.client.aclose()
+            await asyncio.gather(self.client.aclose(), *(c.aclose() for c in self.clients.values()),
+                                 return_exceptions=True)
 
     # --- the loop --------------------------------------------------------------------------------------
 
@@ -201,25 +229,38 @@ class Run:
         """Start the live read of a chunk (sessions and items together) so it overlaps the previous chunk's writes."""
         return asyncio.ensure_future(self._live(chunk))
 
-    async def _live(self, chunk: list[Step]) -> tuple[list[Session] | None, dict[str, Item] | ServerError]:
-        ids = [s.item_id for s in chunk if s.writes]
-        if not ids:
-            return [], {}
-        sessions, items = await asyncio.gather(self.client.sessions(), self.client.items_by_ids(ids),
-                                               return_exceptions=True)
-        for outcome in (sessions, items):
+    async def _live(self, chunk: list[Step]) -> tuple[dict[str, list[Session] | None], dict[tuple, Item] | ServerError]:
+        """Each server's sessions (one read) and each writing step's item as its user sees it, keyed by
+        (server, user id, item id)."""
+        by_where: dict[Where, list[str]] = {}
+        for s in chunk:
+            if s.writes:
+                by_where.setdefault(self._where(s), []).append(s.item_id)
+        if not by_where:
+            return {}, {}
+        servers = list(dict.fromkeys(server for server, _ in by_where))
+        outcomes = await asyncio.gather(*(self._client((server, "")).sessions() for server in servers), *(
+            self._items_of(where, ids) for where, ids in by_where.items()), return_exceptions=True)
+        for outcome in outcomes:
             if isinstance(outcome, BaseException) and not isinstance(outcome, ServerError):
                 raise outcome
-        if isinstance(items, ServerError):
-            return (None if isinstance(sessions, ServerError) else sessions), items
-        live = {i.id: i for i in items}
+        sessions = {server: None if isinstance(o, ServerError) else o for server, o in zip(servers, outcomes)}
+        reads = outcomes[len(servers):]
+        failed = next((r for r in reads if isinstance(r, ServerError)), None)
+        if failed is not None:
+            return sessions, failed
+        return sessions, {k: v for r in reads for k, v in r.items()}
+
+    async def _items_of(self, where: Where, ids: list[str]) -> dict[tuple, Item]:
+        client = self._client(where)
+        live = {i.id: i for i in await client.items_by_ids(ids)}
         # A batched read leaves out 12.0 alternate versions: read those one by one (a 404 means gone).
         for item_id in (i for i in ids if i not in live):
             try:
-                live[item_id] = await self.client.item(item_id)
+                live[item_id] = await client.item(item_id)
             except ServerError:
                 continue
-        return (None if isinstance(sessions, ServerError) else sessions), live
+        return {(*where, k): v for k, v in live.items()}
 
     def _not_started(self, chunk: list[Step], writer: RunWriter) -> list[ItemResult]:
         results = [self._result(s, Status.CANCELLED, Reason.CANCELLED, "cancelled before it started")
@@ -238,10 +279,12 @@ class Run:
                 decided[step.seq] = self._result(step, Status.FAILED, Reason.READ_FAILED,
                                                  f"live re-read failed: {items}")
             else:
-                now = items.get(step.item_id)
+                where = self._where(step)
+                now = items.get((*where, step.item_id))
                 verdict = rules.live_verdict(
-                    action=step.action, target=step.target, expected=step.expected, now=now, sessions=sessions,
-                    user_id=self.user_id, item_id=step.item_id, tolerance_s=self.tolerance,
+                    action=step.action, target=step.target, expected=step.expected, now=now,
+                    sessions=sessions.get(step.server), user_id=where[1], item_id=step.item_id,
+                    tolerance_s=self.tolerance,
                     force=step.forced and step.action is Action.RESTORE)
                 before = now.user_data if now else None
                 if verdict is not None:
@@ -263,7 +306,9 @@ class Run:
                             for s in chunk if s.seq in decided])
             # Journal first: if this raises, nothing in the chunk is written.
             writer.intents([Intent(s.seq, s.key, s.title, s.item_id, s.action.value, before, target,
-                                   name=s.name, year=s.year) for s, before, target in go])
+                                   name=s.name, year=s.year, user_id=s.user_id, source_user=s.source_user,
+                                   destination_user=s.destination_user, server=s.server)
+                            for s, before, target in go])
             decided.update(await self._write_and_verify(go, writer))
             writer.results([], sync=True)
             return [decided[s.seq] for s in chunk]
@@ -288,11 +333,11 @@ class Run:
         outcomes, first_steps = await self._write_all(go, writer)
         landed = [(s, t) for s, _, t in go
                   if outcomes[s.seq] is None or _may_have_landed(outcomes[s.seq]) or s.seq in first_steps]
-        shown, stored = await self._read_back([s.item_id for s, _ in landed])
+        shown, stored = await self._read_back([(*self._where(s), s.item_id) for s, _ in landed])
         decided: dict[int, ItemResult] = {}
         for step, before, target in go:
             outcome = outcomes[step.seq]
-            now = shown.get(step.item_id)
+            now = shown.get((*self._where(step), step.item_id))
             if isinstance(outcome, _NotSent):
                 result = self._result(step, Status.CANCELLED, Reason.CANCELLED, "cancelled before it was sent",
                                       before=before)
@@ -306,7 +351,7 @@ class Run:
         return decided
 
     def _verdict(self, step: Step, before: UserData, target: Target, outcome: Outcome, now: UserData | None,
-                 stored: dict[str, bool] | None, first_step_landed: bool) -> ItemResult:
+                 stored: dict[tuple, bool] | None, first_step_landed: bool) -> ItemResult:
         """The result of one sent write, from its answer and what the read-back shows and stores."""
         if outcome is not None:
             why = "no answer before the cancel's deadline" if isinstance(outcome, _InFlight) else str(outcome)
@@ -329,7 +374,7 @@ class Run:
         if not rules.verified(now, target, step.action):
             return self._result(step, Status.FAILED, Reason.VERIFY_MISMATCH,
                                 f"read back {format_ms(now.position_ms)}", before=before, after=now)
-        if stored is not None and _stored_disagrees(step.item_id, target, stored):
+        if stored is not None and _stored_disagrees((*self._where(step), step.item_id), target, stored):
             return self._result(step, Status.FAILED, Reason.VERIFY_MISMATCH, SHADOWED, before=before, after=now)
         return self._result(step, Status.APPLIED, self._done_reason(step), "", before=before, after=now)
 
@@ -382,21 +427,36 @@ class Run:
     async def _send(self, step: Step, target: Target, writer: RunWriter, first_steps: set[int]) -> None:
         """One UserData POST; a restore that must clear a last-played time takes the unplayed route first and
         journals that step, so a failure after it is finished by the next undo."""
+        client = self._client(self._where(step))
         if target.unplay_first:
-            await self.client.mark_unplayed(step.item_id)
+            await client.mark_unplayed(step.item_id)
             first_steps.add(step.seq)
             writer.step(step.seq, STEP_UNPLAY)
-        await self.client.write_user_data(step.item_id, position_ticks=target.position_ticks, played=target.played,
+        await client.write_user_data(step.item_id, position_ticks=target.position_ticks, played=target.played,
                                           play_count=target.play_count, last_played=target.last_played)
 
-    async def _read_back(self, ids: list[str]) -> tuple[dict[str, UserData], dict[str, bool] | None]:
+    async def _read_back(self, keys: list[tuple[str, str, str]]) -> tuple[dict[tuple, UserData], dict[tuple, bool]]:
+        """What the server shows for each (server, user, item) and which of them its stored rows call resumable."""
+        by_where: dict[Where, list[str]] = {}
+        for server, uid, item_id in keys:
+            by_where.setdefault((server, uid), []).append(item_id)
+        shown: dict[tuple, UserData] = {}
+        stored: dict[tuple, bool] = {}  # only the items the stored rows could speak for
+        for where, (one_shown, one_stored) in zip(by_where, await asyncio.gather(
+                *(self._read_back_one(where, ids) for where, ids in by_where.items()))):
+            shown.update({(*where, k): v for k, v in one_shown.items()})
+            stored.update({(*where, k): v for k, v in (one_stored or {}).items()})
+        return shown, stored
+
+    async def _read_back_one(self, where: Where, ids: list[str]) -> tuple[dict[str, UserData], dict[str, bool] | None]:
         """What the server shows for each item (its DTOs, from its cache) and which of them its stored rows call
         resumable (filters=IsResumable is answered from the database: gotcha 17). Items a batched read that worked
         leaves out (12.0 alternate versions) are read one by one; a batched read that failed verifies nothing."""
+        client = self._client(where)
         if not ids:
             return {}, None
         shown_items, stored_items = await asyncio.gather(
-            self.client.items_by_ids(ids), self.client.items_by_ids(ids, resumable_only=True),
+            client.items_by_ids(ids), client.items_by_ids(ids, resumable_only=True),
             return_exceptions=True)
         shown = {} if isinstance(shown_items, BaseException) else {
             i.id: i.user_data for i in shown_items if i.user_data is not None}
@@ -410,7 +470,7 @@ class Run:
             async def one(item_id: str) -> None:
                 async with gate:
                     try:
-                        shown[item_id] = await self.client.user_data(item_id)
+                        shown[item_id] = await client.user_data(item_id)
                     except CwtuiError:
                         pass
 
@@ -431,7 +491,8 @@ class Run:
             step.target.position_ticks // 10_000 if status is Status.APPLIED else None)
         return ItemResult(key=step.key, title=step.title, action=step.action, status=status, reason=reason,
                           destination_item_id=step.item_id, before_ms=before.position_ms if before else None,
-                          after_ms=after_ms, dry_run=self.dry_run, detail=detail, name=step.name, year=step.year)
+                          after_ms=after_ms, dry_run=self.dry_run, detail=detail, name=step.name, year=step.year,
+                          source_user=step.source_user, destination_user=step.destination_user)
 
 
 SHADOWED = ("the server shows the write, but its stored rows disagree: an older stored row for this item (kept under "
@@ -440,9 +501,9 @@ SHADOWED = ("the server shows the write, but its stored rows disagree: an older 
             "re-adding the item in Jellyfin clears such rows")
 
 
-def _stored_disagrees(item_id: str, target: Target, stored: dict[str, bool]) -> bool:
+def _stored_disagrees(key: tuple, target: Target, stored: dict[tuple, bool]) -> bool:
     """A position > 0 must be resumable in the stored rows, a 0 must not (items the rows cannot speak for pass)."""
-    return item_id in stored and stored[item_id] != (target.position_ticks > 0)
+    return key in stored and stored[key] != (target.position_ticks > 0)
 
 
 def _describe(target: Target) -> str:

@@ -37,6 +37,31 @@ class Indexed:
     zeros: list[ZeroCandidate]
 
 
+class SharedIndex:
+    """One server's library reads (movie pages, series, episode lists), made once per plan and shared by every user
+    of a household run: provider ids belong to the server, not to the user, so only user data is read per user.
+
+    The items keep the user data of whoever read them first; `foreign(client)` says a client acting for another user
+    must re-read its own (one batched read of the items it uses).
+    """
+
+    def __init__(self, owner: str | None = None) -> None:
+        self.owner = owner
+        self._reads: dict[tuple, asyncio.Future] = {}
+
+    def foreign(self, client: JellyfinClient) -> bool:
+        return self.owner is not None and client.user_id != self.owner
+
+    async def get(self, key: tuple, read: Callable[[], Awaitable]):
+        if key not in self._reads:
+            self._reads[key] = asyncio.ensure_future(read())
+        return await asyncio.shield(self._reads[key])
+
+
+async def _shared(index: SharedIndex | None, key: tuple, read: Callable[[], Awaitable]):
+    return await (read() if index is None else index.get(key, read))
+
+
 async def _bounded(calls: Iterable[Callable[[], Awaitable]], limit: int) -> list:
     gate = asyncio.Semaphore(limit)
 
@@ -78,18 +103,23 @@ class _SeriesLookup:
         status, found, _ = self.dst_index.lookup(series.provider_ids)
         return status, found if status is MatchStatus.MATCHED else []
 
-    async def load_episodes(self, client: JellyfinClient, series: Iterable[Series]) -> None:
+    async def load_episodes(self, client: JellyfinClient, series: Iterable[Series],
+                            shared: SharedIndex | None = None) -> None:
         wanted = [s.id for s in series if s.id not in self.episodes]
-        lists = await _bounded([lambda sid=sid: client.episodes(sid) for sid in dict.fromkeys(wanted)],
-                               EPISODE_LISTS_AT_ONCE)
+        lists = await _bounded([lambda sid=sid: _shared(shared, ("episodes", sid), lambda: client.episodes(sid))
+                                for sid in dict.fromkeys(wanted)], EPISODE_LISTS_AT_ONCE)
         for sid, eps in zip(dict.fromkeys(wanted), lists):
             self.episodes[sid] = episodes_by_number(eps)
 
 
 async def index_pair(source: JellyfinClient, destination: JellyfinClient, *, same_server: bool,
-                     library_ids: list[str] | None = None, progress: Progress | None = None) -> Indexed:
-    """Everything the planner needs: a Match per source resume item and the destination's extra resume rows."""
+                     library_ids: list[str] | None = None, progress: Progress | None = None,
+                     shared: tuple[SharedIndex, SharedIndex] | None = None) -> Indexed:
+    """Everything the planner needs: a Match per source resume item and the destination's extra resume rows.
+
+    `shared` (household runs) holds the source's and the destination's library reads across users."""
     say = progress or (lambda _msg: None)
+    src_shared, dst_shared = shared or (None, None)
     say("Reading both resume lists")
     src_resume, dst_resume = await asyncio.gather(source.resume_items(library_ids), destination.resume_items())
     say(f"Source has {len(src_resume)} resumable items; destination {len(dst_resume)}")
@@ -106,33 +136,57 @@ async def index_pair(source: JellyfinClient, destination: JellyfinClient, *, sam
 
     say("Indexing destination movies and series")
     movie_index, dst_series, src_series = await asyncio.gather(
-        _movie_index(destination, [None]) if movies else none(),
-        destination.series_list() if need_series else none(),
-        source.series_list() if need_series else none(),
+        _shared(dst_shared, ("movies",), lambda: _movie_index(destination, [None])) if movies else none(),
+        _shared(dst_shared, ("series",), destination.series_list) if need_series else none(),
+        _shared(src_shared, ("series",), source.series_list) if need_series else none(),
     )
     lookup = _SeriesLookup(src_series or [], dst_series or [])
     matches: list[Match] = [match_movie(m, movie_index) for m in movies] if movies else []
 
     resolved = {e.id: lookup.resolve(e.series_id) for e in episodes}
-    await lookup.load_episodes(destination, (s for _, found in resolved.values() for s in found))
+    await lookup.load_episodes(destination, (s for _, found in resolved.values() for s in found), dst_shared)
     say(f"Read episode lists of {len(lookup.episodes)} destination series")
     fallback = [e for e in episodes
                 if resolved[e.id][0] is not MatchStatus.MATCHED or e.season is None or e.episode is None]
-    episode_index = await _episode_index(destination) if fallback else None
+    episode_index = (await _shared(dst_shared, ("episode_index",), lambda: _episode_index(destination))
+                     if fallback else None)
     for e in episodes:
         status, found = resolved[e.id]
         matches.append(match_episode(e, status, found, lookup.episodes, episode_index))
+    if dst_shared is not None and dst_shared.foreign(destination):
+        matches = await _own_user_data(destination, matches)
 
     if await destination.has_versions():
         matches = await _with_versions(destination, matches)
     matched_dst = {d.id for m in matches for d in m.destinations}
     extra = [d for d in dst_resume if d.id not in matched_dst]
-    zeros = await _zero_candidates(source, extra, lookup, library_ids, src_ids, say)
+    zeros = await _zero_candidates(source, extra, lookup, library_ids, src_ids, say, src_shared)
     if zeros and await destination.has_versions():  # 12.0: say which of them have versions (never cleared)
         full = await _with_media_sources(destination, [z.destination.id for z in zeros])
         zeros = [replace(z, destination=full.get(z.destination.id, z.destination)) for z in zeros]
     say(f"Matched {sum(m.status is MatchStatus.MATCHED for m in matches)} of {len(matches)} items")
     return Indexed(matches, zeros)
+
+
+async def _own_user_data(destination: JellyfinClient, matches: list[Match]) -> list[Match]:
+    """Household runs: the matched destination items with this user's data, in one batched read. An item this user
+    cannot see (library access, parental rating) is no counterpart for them."""
+    ids = [d.id for m in matches for d in m.destinations]
+    if not ids:
+        return matches
+    own = {i.id: i for i in await destination.items_by_ids(ids)}
+    out = []
+    for m in matches:
+        if not m.destinations:
+            out.append(m)
+            continue
+        mine = tuple(own[d.id] for d in m.destinations if d.id in own)
+        if mine:
+            out.append(replace(m, destinations=mine))
+        else:
+            out.append(replace(m, status=MatchStatus.UNRESOLVED, destinations=(),
+                               how=f"{m.how}; but this destination user cannot see it (library access or rating)"))
+    return out
 
 
 async def _with_media_sources(client: JellyfinClient, ids: list[str]) -> dict[str, Item]:
@@ -179,18 +233,19 @@ async def _index_same_server(source, destination, src_resume, dst_resume, say) -
 
 async def _zero_candidates(source: JellyfinClient, extra: list[Item], lookup: _SeriesLookup,
                            library_ids: list[str] | None, src_resume_ids: set[str],
-                           say: Progress) -> list[ZeroCandidate]:
+                           say: Progress, shared: SharedIndex | None = None) -> list[ZeroCandidate]:
     """Source counterparts of destination resume rows that the source's resume list lacks (for explicit zeros)."""
     if not extra:
         return []
     say(f"Looking up {len(extra)} destination-only resume rows on the source")
-    found: dict[str, Item | None] = {}
+    candidates: dict[str, list[Item]] = {}
     extra_movies = [d for d in extra if d.kind is ItemKind.MOVIE]
     if extra_movies:
-        src_movies = await _movie_index(source, list(library_ids) if library_ids else [None])
+        parents = list(library_ids) if library_ids else [None]
+        src_movies = await _shared(shared, ("movies", *parents), lambda: _movie_index(source, parents))
         for d in extra_movies:
             status, hits, _ = src_movies.lookup(d.provider_ids)
-            found[d.id] = _played_first(hits) if status is MatchStatus.MATCHED else None
+            candidates[d.id] = hits if status is MatchStatus.MATCHED else []
 
     # Episodes: destination series -> source series (the reverse of the forward lookup).
     reverse = ProviderIndex(lookup.src.values())
@@ -200,11 +255,15 @@ async def _zero_candidates(source: JellyfinClient, extra: list[Item], lookup: _S
         status, hits, _ = reverse.lookup(series.provider_ids) if series else (MatchStatus.UNRESOLVED, [], "")
         by_series[d.id] = hits if status is MatchStatus.MATCHED else []
     wanted = list(dict.fromkeys(s.id for hits in by_series.values() for s in hits))
-    lists = await _bounded([lambda sid=sid: source.episodes(sid) for sid in wanted], EPISODE_LISTS_AT_ONCE)
+    lists = await _bounded([lambda sid=sid: _shared(shared, ("episodes", sid), lambda: source.episodes(sid))
+                            for sid in wanted], EPISODE_LISTS_AT_ONCE)
     src_lists = {sid: episodes_by_number(eps) for sid, eps in zip(wanted, lists)}
     for d in (d for d in extra if d.kind is ItemKind.EPISODE):
-        hits = [e for s in by_series[d.id] for e in src_lists.get(s.id, {}).get((d.season, d.episode), [])]
-        found[d.id] = _played_first(hits)
+        candidates[d.id] = [e for s in by_series[d.id] for e in src_lists.get(s.id, {}).get((d.season, d.episode), [])]
+    if shared is not None and shared.foreign(source):  # the evidence of play must be this user's
+        own = {i.id: i for i in await source.items_by_ids(i.id for hits in candidates.values() for i in hits)}
+        candidates = {k: [own[i.id] for i in hits if i.id in own] for k, hits in candidates.items()}
+    found: dict[str, Item | None] = {k: _played_first(hits) for k, hits in candidates.items()}
     if await source.has_versions():  # 12.0: a movie with versions shows a merged view, never an explicit 0
         ids = [i.id for i in found.values() if i is not None and i.kind is ItemKind.MOVIE]
         full = {i.id: i for i in await source.items_by_ids(ids, versions=True)} if ids else {}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import datetime
 from typing import Any, TypeVar
@@ -92,6 +94,21 @@ class JellyfinClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
+    def for_user(self, user_id: str) -> JellyfinClient:
+        """The same connection acting for another user (household runs). Needs a token that may act for that user:
+        an API key or an administrator's (the server answers 403 otherwise). Closing the original closes it too."""
+        view = copy.copy(self)
+        view.user_id = dto.norm_id(user_id)
+        view.skipped_malformed = 0
+        return view
+
+    async def token_user(self) -> User | None:
+        """Who the token belongs to: a user, or None for an API key (which acts for any user, like an admin)."""
+        try:
+            return await self._get("/Users/Me", parse=dto.parse_user)
+        except BadRequest:
+            return None
+
     def __repr__(self) -> str:
         return f"JellyfinClient({self.base_url!r}, user_id={self.user_id!r}, token={'<hidden>' if self.token else None})"
 
@@ -152,6 +169,16 @@ class JellyfinClient:
         result = await self._write("POST", "/Users/AuthenticateByName", body={"Username": user_name, "Pw": password},
                                    parse=dto.parse_auth_result, messages=LOGIN, anonymous=True)
         return self._login_done(result)
+
+    async def check_api_key(self, key: str) -> list[User]:
+        """Adopt an API key to act for users named later (households); its user list proves it works. A user's
+        access token is refused here: it acts only for its own user."""
+        users = await self._http.send("GET", "/Users", token=key, messages=API_KEY, parse=dto.parse_users)
+        self.token = key
+        if await self.token_user() is not None:
+            raise UsageError("that is a user's access token, not an API key",
+                             hint="log in with --user, or make an API key in Dashboard -> API Keys")
+        return users
 
     async def login_api_key(self, key: str, as_user: str) -> User:
         """Adopt an API key and act for `as_user` (a name, case-insensitively, or an id) found in GET /Users.
@@ -225,9 +252,8 @@ class JellyfinClient:
         info = await self.public_info()
         if not info.writable:
             return f"Jellyfin {info.version} has no way to write a position (10.9 or newer is needed)"
-        try:
-            user = await self._get("/Users/Me", parse=dto.parse_user)
-        except BadRequest:
+        user = await self.token_user()
+        if user is None:
             return None  # an API key: it acts with administrator rights
         if user.is_admin or user.may_edit_user_data:
             return None

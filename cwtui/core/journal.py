@@ -123,6 +123,12 @@ class Intent:
     name: str = ""
     """The item's exact Jellyfin Name (files from before this field have only `title`)."""
     year: int | None = None
+    user_id: str = ""
+    """Household runs: the destination user whose data was written (empty: the run's user)."""
+    source_user: str = ""
+    destination_user: str = ""
+    server: str = ""
+    """Two-way runs: the server entry written when it is not the run's destination."""
 
     @property
     def may_have_landed(self) -> bool:
@@ -131,13 +137,18 @@ class Intent:
     def to_json(self) -> dict[str, Any]:
         return {"type": "intent", "seq": self.seq, "key": self.key, "title": self.title, "item_id": self.item_id,
                 "action": self.action, "prior": user_data_to_json(self.prior), "target": target_to_json(self.target),
-                "name": self.name, "year": self.year}
+                "name": self.name, "year": self.year,
+                **({"user_id": self.user_id, "source_user": self.source_user,
+                    "destination_user": self.destination_user} if self.user_id else {}),
+                **({"server": self.server} if self.server else {})}
 
     @classmethod
     def from_json(cls, e: dict[str, Any]) -> Intent:
         return cls(int(e["seq"]), str(e["key"]), str(e.get("title", "")), str(e["item_id"]), str(e["action"]),
                    user_data_from_json(e.get("prior")) or UserData(), target_from_json(e.get("target")),
-                   name=str(e.get("name") or ""), year=e.get("year") if isinstance(e.get("year"), int) else None)
+                   name=str(e.get("name") or ""), year=e.get("year") if isinstance(e.get("year"), int) else None,
+                   user_id=str(e.get("user_id") or ""), source_user=str(e.get("source_user") or ""),
+                   destination_user=str(e.get("destination_user") or ""), server=str(e.get("server") or ""))
 
 
 @dataclass

@@ -109,14 +109,20 @@ class LoginFlow:
             await client.aclose()
         return self._save(result.user, result.token, device_id)
 
-    async def api_key(self, key: str, as_user: str) -> ServerEntry:
-        """Act for `as_user` (a name or an id) with an API key; nothing is revoked, so any DeviceId would do."""
+    async def api_key(self, key: str, as_user: str | None) -> ServerEntry:
+        """Act for `as_user` (a name or an id) with an API key; nothing is revoked, so any DeviceId would do.
+
+        Without `as_user` the entry holds only the URL and the key: it serves pairs with a user map (households)."""
         client, _ = self.client(None, token=key)
         try:
+            if as_user is None:
+                await client.check_api_key(key)
+                return self._save(None, key, device_id_for(self.config_file.load().client_device_id, self.url, ""))
             user = await client.login_api_key(key, as_user)
         finally:
             await client.aclose()
-        return self._save(user, key, device_id_for(self.config_file.load().client_device_id, self.url, user.name))
+        return self._save(user, key, device_id_for(self.config_file.load().client_device_id, self.url, user.name),
+                          api_key=True)
 
     async def quick_connect(self, on_code: Callable[[QuickConnectCode], None],
                             on_wait: Callable[[int], None] = lambda _left: None,
@@ -141,8 +147,9 @@ class LoginFlow:
             await client.aclose()
         raise UsageError("Quick Connect timed out after 10 minutes", hint="start again for a new code")
 
-    def _save(self, user: User, token: str, device_id: str) -> ServerEntry:
-        entry = ServerEntry(self.name, self.url, user.id, user.name, token, ca_bundle=self.ca_bundle,
-                            insecure=self.insecure, device_id=device_id)
+    def _save(self, user: User | None, token: str, device_id: str, *, api_key: bool = False) -> ServerEntry:
+        entry = ServerEntry(self.name, self.url, user.id if user else "", user.name if user else "", token,
+                            ca_bundle=self.ca_bundle, insecure=self.insecure, device_id=device_id,
+                            api_key=api_key or user is None)
         self.config_file.save_server(entry)
         return entry

@@ -140,6 +140,15 @@ class User:
     may_edit_user_data: bool = True
     """Policy `EnableUserPreferenceAccess`: off means the UserData GET and POST answer 403 for this user's own data
     (administrators and API keys skip that check)."""
+    last_activity: datetime | None = None
+
+
+@dataclass(frozen=True)
+class UserPair:
+    """One line of a household map, resolved: whose positions go to whom."""
+
+    source: User
+    destination: User
 
 
 @dataclass(frozen=True)
@@ -303,6 +312,11 @@ class PlanRow:
     """How the destination item(s) were found ("by imdb=tt0133093", "series X, S01E02"), or why not."""
     versions: tuple[VersionPlan, ...] = ()
     """One entry per destination item, in `destination_item_ids` order (empty for unmatched rows)."""
+    source_user: str = ""
+    """Household runs: the source user's name (empty when the pair has no user map)."""
+    destination_user: str = ""
+    destination_user_id: str = ""
+    """The user whose data the row writes (empty: the destination entry's own user)."""
 
     @property
     def source_ms(self) -> int | None:
@@ -358,18 +372,29 @@ class Plan:
     """The destination's resume rules (None when they are not respected or not readable)."""
     rows: tuple[PlanRow, ...]
     notices: tuple[str, ...] = ()
+    users: tuple[UserPair, ...] = ()
+    """The household map as resolved (empty when the pair has none: the entries' own users)."""
 
     @property
     def writes(self) -> tuple[PlanRow, ...]:
         return tuple(row for row in self.rows if row.writes)
 
-    def summary(self) -> dict[str, dict[str, int]]:
-        by_action: dict[str, int] = {}
-        by_reason: dict[str, int] = {}
-        for row in self.rows:
-            by_action[row.action.value] = by_action.get(row.action.value, 0) + 1
-            by_reason[row.reason.value] = by_reason.get(row.reason.value, 0) + 1
-        return {"by_action": by_action, "by_reason": by_reason}
+    def summary(self) -> dict:
+        """Totals by action and by reason; a household plan adds the same per source user (`by_user`)."""
+        out: dict = _totals(self.rows)
+        if self.users:
+            out["by_user"] = {u.source.name: _totals(r for r in self.rows if r.source_user == u.source.name)
+                              for u in self.users}
+        return out
+
+
+def _totals(rows) -> dict[str, dict[str, int]]:
+    by_action: dict[str, int] = {}
+    by_reason: dict[str, int] = {}
+    for row in rows:
+        by_action[row.action.value] = by_action.get(row.action.value, 0) + 1
+        by_reason[row.reason.value] = by_reason.get(row.reason.value, 0) + 1
+    return {"by_action": by_action, "by_reason": by_reason}
 
 
 @dataclass(frozen=True)
@@ -419,3 +444,6 @@ class ItemResult:
     name: str = ""
     """The item's Jellyfin Name exactly; `title` is the display form."""
     year: int | None = None
+    source_user: str = ""
+    destination_user: str = ""
+    """Household runs: whose item this is, by name on each side (empty otherwise)."""

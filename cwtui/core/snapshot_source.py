@@ -8,7 +8,8 @@ write raises, and `why_cannot_write` says so.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 
 from cwtui.core import dto
@@ -20,12 +21,18 @@ READ_ONLY = "a snapshot is read-only"
 
 
 class _File:
-    """The parsed file, shared by every per-user view of it; loaded once."""
+    """The parsed file, shared by every per-user view of it; loaded once.
+
+    Like a server's library, every item of the file is visible to every user, with that user's data (empty where the
+    user has none): provider ids belong to the items, only the play state to the user.
+    """
 
     def __init__(self, path: str) -> None:
         self.path = path
         self.snapshot: Snapshot | None = None
-        self.by_user: dict[str, dict[str, Item]] = {}
+        self.library: dict[str, Item] = {}
+        self.state: dict[str, dict[str, UserData]] = {}
+        """user id -> item id -> that user's data."""
         self.series: dict[str, Series] = {}
         self._lock = asyncio.Lock()
 
@@ -34,10 +41,13 @@ class _File:
             if self.snapshot is None:
                 snapshot = await asyncio.to_thread(read_snapshot, self.path)
                 for line in snapshot.items:
-                    self.by_user.setdefault(line.user_id, {})[line.item.id] = line.item
-                    if line.item.kind is ItemKind.EPISODE and line.item.series_id:
-                        self.series.setdefault(line.item.series_id, Series(
-                            line.item.series_id, line.item.series_name or "", line.series_provider_ids or {}))
+                    item = line.item
+                    self.library.setdefault(item.id, replace(item, user_data=None))
+                    self.state.setdefault(line.user_id, {})[item.id] = item.user_data or UserData()
+                    if item.kind is ItemKind.EPISODE and item.series_id:
+                        self.series.setdefault(item.series_id, Series(item.series_id, item.series_name or "",
+                                                                      line.series_provider_ids or {}))
+                snapshot.items = []  # kept above in the form the reads want
                 self.snapshot = snapshot
         return self.snapshot
 
@@ -102,6 +112,10 @@ class SnapshotSource:
                 return user
         raise NotFound(f"snapshot {self.path} holds no user with id {self.user_id}")
 
+    async def token_user(self) -> User | None:
+        """None, as for an API key: a file may be read as any of its users."""
+        return None
+
     async def why_cannot_write(self) -> str | None:
         return READ_ONLY
 
@@ -119,26 +133,33 @@ class SnapshotSource:
 
     # --- reading -------------------------------------------------------------------------------------
 
-    async def _items(self) -> dict[str, Item]:
-        me = await self.me()
-        return self._file.by_user.get(me.id, {})
+    async def _state(self) -> dict[str, UserData]:
+        return self._file.state.get((await self.me()).id, {})
+
+    async def _library(self, keep: Callable[[Item], bool] = lambda _item: True) -> list[Item]:
+        """Every item of the file that passes `keep`, with this user's data (empty where the user has none)."""
+        state = await self._state()
+        return [replace(i, user_data=state.get(i.id, UserData())) for i in self._file.library.values() if keep(i)]
+
+    async def _own(self, keep: Callable[[UserData], bool]) -> list[Item]:
+        state = await self._state()
+        return [replace(self._file.library[i], user_data=ud) for i, ud in state.items() if keep(ud)]
 
     async def resume_items(self, library_ids: Iterable[str] | None = None) -> list[Item]:
-        return [i for i in (await self._items()).values() if i.user_data and i.user_data.position_ticks > 0]
+        return await self._own(lambda ud: ud.position_ticks > 0)
 
     async def played_pages(self, page_size: int = 500) -> AsyncIterator[list[Item]]:
-        played = [i for i in (await self._items()).values() if i.user_data and i.user_data.played]
+        played = await self.played_items()
         for start in range(0, len(played), page_size):
             yield played[start:start + page_size]
 
     async def played_items(self) -> list[Item]:
-        return [i for i in (await self._items()).values() if i.user_data and i.user_data.played]
+        return await self._own(lambda ud: ud.played)
 
     async def library_pages(self, types: Iterable[str] = ("Movie",), parent_id: str | None = None,
                             page_size: int = 500) -> AsyncIterator[list[Item]]:
-        """The user's items of those types (the only items a snapshot knows: the rest have no state)."""
         kinds = {t.lower() for t in types}
-        items = [i for i in (await self._items()).values() if i.kind.value in kinds]
+        items = await self._library(lambda i: i.kind.value in kinds)
         for start in range(0, len(items), page_size):
             yield items[start:start + page_size]
 
@@ -147,22 +168,22 @@ class SnapshotSource:
         return list(self._file.series.values())
 
     async def episodes(self, series_id: str) -> list[Item]:
-        return [i for i in (await self._items()).values() if i.series_id == series_id]
+        return await self._library(lambda i: i.series_id == series_id)
 
     async def items_by_ids(self, ids: Iterable[str], *, versions: bool = False,
                            resumable_only: bool = False) -> list[Item]:
-        items = await self._items()
-        found = [items[i] for i in dict.fromkeys(dto.norm_id(x) for x in ids) if i in items]
+        wanted = set(filter(None, (dto.norm_id(x) for x in ids)))
+        found = await self._library(lambda i: i.id in wanted)
         return [i for i in found if not resumable_only or (i.user_data and i.user_data.position_ticks > 0)]
 
     async def version_items(self, primary: Item) -> list[Item]:
         return []
 
     async def item(self, item_id: str) -> Item:
-        found = (await self._items()).get(dto.norm_id(item_id) or "")
-        if found is None:
-            raise NotFound(f"item {item_id} is not in snapshot {self.path} for this user")
-        return found
+        found = await self.items_by_ids([item_id])
+        if not found:
+            raise NotFound(f"item {item_id} is not in snapshot {self.path}")
+        return found[0]
 
     async def user_data(self, item_id: str) -> UserData:
         return (await self.item(item_id)).user_data or UserData()

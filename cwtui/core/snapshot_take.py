@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from cwtui.core import dto
-from cwtui.core.config_model import Config, ServerEntry
+from cwtui.core.config_model import ServerEntry
 from cwtui.core.errors import CwtuiError, JournalError, UsageError
 from cwtui.core.jellyfin import JellyfinClient
 from cwtui.core.models import User
 from cwtui.core.snapshot import Progress, Written, write_snapshot
 
 SNAPSHOT_DIR = "snapshots"
-ClientFactory = Callable[[ServerEntry, str], JellyfinClient]
 
 
 def snapshot_dir(state: Path) -> Path:
@@ -53,38 +51,20 @@ async def choose_users(client: JellyfinClient, entry: ServerEntry, names: Iterab
     return chosen
 
 
-def user_views(config: Config, entry: ServerEntry, client: JellyfinClient, users: list[User],
-               factory: ClientFactory) -> list[tuple[User, JellyfinClient]]:
-    """A client acting for each user: the entry's own for its user, another connection with the same token for
-    the others (the token must be an API key or an administrator's to read them)."""
-    out = []
-    for user in users:
-        if user.id == dto.norm_id(entry.user_id):
-            out.append((user, client))
-        else:
-            other = replace(entry, user_id=user.id, user_name=user.name)
-            out.append((user, factory(other, config.device_id_for(entry))))
-    return out
-
-
-async def take(config: Config, entry: ServerEntry, client: JellyfinClient, users: list[User], path: Path,
-               factory: ClientFactory, progress: Progress | None = None) -> Written:
-    """Write the snapshot of `users`, closing the extra connections it opened."""
-    views = user_views(config, entry, client, users, factory)
+async def take(entry: ServerEntry, client: JellyfinClient, users: list[User], path: Path,
+               progress: Progress | None = None) -> Written:
+    """Write the snapshot of `users`, read through `client` acting for each in turn (the token must be an API key
+    or an administrator's to read users other than its own)."""
+    views = [(user, client if user.id == client.user_id else client.for_user(user.id)) for user in users]
     try:
         return await write_snapshot(path, client, views, progress=progress)
     except OSError as exc:
         raise JournalError(f"cannot write the snapshot {path}: {exc.strerror or exc}",
                            hint="check the folder and the free space") from None
-    finally:
-        for _, view in views:
-            if view is not client:
-                await view.aclose()
 
 
-def before_writes(config: Config, entry: ServerEntry, client: JellyfinClient, users: list[User], state: Path,
-                  factory: ClientFactory, say: Callable[[Written], None] | None = None
-                  ) -> Callable[[str], Awaitable[dict[str, Any]]]:
+def before_writes(entry: ServerEntry, client: JellyfinClient, users: list[User], state: Path,
+                  say: Callable[[Written], None] | None = None) -> Callable[[str], Awaitable[dict[str, Any]]]:
     """The hook `apply --snapshot-first` gives its run: the destination users' full state, into
     `snapshots/RUN_ID.jsonl`, before the journal starts. Any failure stops the run before a single write."""
 
@@ -92,7 +72,7 @@ def before_writes(config: Config, entry: ServerEntry, client: JellyfinClient, us
         path = snapshot_dir(state) / f"{run_id}.jsonl"
         failed = f"--snapshot-first: the snapshot of '{entry.name}' failed, so nothing was written"
         try:
-            written = await take(config, entry, client, users, path, factory)
+            written = await take(entry, client, users, path)
         except JournalError as exc:  # the disk: exit 5, as for the journal
             exc.message = f"{failed}: {exc.message}"
             raise

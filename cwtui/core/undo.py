@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 
+from collections.abc import Callable, Iterable
+
 from cwtui.core.engine import Run, Step
+from cwtui.core.errors import UsageError
 from cwtui.core.jellyfin import JellyfinClient
 from cwtui.core.journal import KIND_UNDO, Intent, Journal, RunRecord, UndoHistory
 from cwtui.core.models import Action, Target, UserData
@@ -24,17 +27,40 @@ def _run_left(intent: Intent, history: UndoHistory) -> tuple[UserData, ...]:
     return tuple(states)
 
 
+def _of_users(record: RunRecord, users: Iterable[str] | None) -> Callable[[Intent], bool]:
+    """`--user`: only the writes of these source users (by name or id) of a household run."""
+    wanted = [u.casefold() for u in users or ()]
+    if not wanted:
+        return lambda _intent: True
+    mapped = record.destination.get("users") or []
+    if not mapped:
+        raise UsageError(f"run {record.run_id} is not a household run, so --user does not apply to it")
+    chosen: set[str] = set()
+    for name in wanted:
+        hit = [m for m in mapped if name in (str(m["source"].get("name", "")).casefold(),
+                                             str(m["source"].get("id", "")).casefold().replace("-", ""))]
+        if not hit:
+            have = ", ".join(str(m["source"].get("name")) for m in mapped)
+            raise UsageError(f"--user {name}: run {record.run_id} has no such source user (have: {have})")
+        chosen.update(str(m["destination"].get("id")) for m in hit)
+    return lambda intent: intent.user_id in chosen
+
+
 class UndoRun(Run):
     """Restores the items of `record`. Items changed since the run are left alone unless `force`."""
 
     def __init__(self, record: RunRecord, client: JellyfinClient, journal: Journal, *, force: bool = False,
-                 concurrency: int = 4, owns_client: bool = False, **kwargs) -> None:
+                 concurrency: int = 4, owns_client: bool = False, users: Iterable[str] | None = None,
+                 **kwargs) -> None:
         self.record = record
         self.force = force
         self.history = journal.undo_history(record.run_id)
-        self.candidates: list[Intent] = [i for i in record.intents
-                                         if i.may_have_landed and i.seq not in self.history.settled]
-        """Writes that may have reached the server and that no earlier undo has settled."""
+        mine = _of_users(record, users)
+        open_ = [i for i in record.intents if i.may_have_landed and i.seq not in self.history.settled]
+        self.candidates: list[Intent] = [i for i in open_ if mine(i)]
+        """Writes that may have reached the server and that no earlier undo has settled (of the chosen users)."""
+        self.others_left = len(open_) - len(self.candidates)
+        """With `users`: the writes of the run's other users still to restore."""
         left = self.history.left_alone
         self.already_undone_by = (self.history.last_undo if self.history.last_undo and not force and all(
             i.seq in left and i.seq not in self.history.half_done for i in self.candidates) else None)
@@ -55,4 +81,5 @@ class UndoRun(Run):
                     target=Target.restoring(intent.prior),
                     expected=_run_left(intent, self.history), forced=self.force,
                     note=f"written again by run {redone} (an undo of an undo)" if redone else "",
-                    name=intent.name, year=intent.year)
+                    name=intent.name, year=intent.year, user_id=intent.user_id, source_user=intent.source_user,
+                    destination_user=intent.destination_user, server=intent.server)

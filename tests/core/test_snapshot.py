@@ -62,7 +62,7 @@ async def snap(config, entry, path, users=None, progress=None):
     client = default_client_factory(entry, config.device_id_for(entry))
     try:
         chosen = users if users is not None else await choose_users(client, entry)
-        return await take(config, entry, client, chosen, path, default_client_factory, progress=progress)
+        return await take(entry, client, chosen, path, progress=progress)
     finally:
         await client.aclose()
 
