@@ -8,7 +8,8 @@ import stat
 
 import pytest
 
-from cwtui.core.config_model import ServerEntry
+from cwtui.core.config_model import PairEntry, ServerEntry
+from cwtui.core.models import ProgressSettings
 from cwtui.core.snapshot import read_snapshot
 from tests.cli.test_cli import cli
 from tests.core.factories import at, ticks
@@ -176,3 +177,67 @@ def test_apply_stops_before_any_write_when_the_snapshot_fails(make_pair, capsys)
     assert code == 5 and "--snapshot-first: the snapshot of 'cabin' failed, so nothing was written" in err, err
     assert state_of(pair.destination, dst) == before
     assert cli(capsys, "runs", "--json")[1] == ""
+
+
+def household_restore_setup(make_pair, capsys, tmp_path):
+    """alice and bob on the source, snapshot of both; the destination has the same library and both users, and
+    its entry is an API key (it writes for both)."""
+    pair = make_pair()
+    uids, src = household(pair.source)
+    dst = same_library(pair.destination)
+    dst_uids = {"alice": pair.destination.user_id, "bob": pair.destination.state.add_user("Bob")}
+    key = pair.source.state.add_api_key("cwtui")
+    pair.config_file.save_server(ServerEntry("home-key", pair.source.url, "", "", key, api_key=True))
+    pair.config_file.save_server(ServerEntry("cabin", pair.destination.url, "", "",
+                                             pair.destination.state.add_api_key("cwtui"), api_key=True))
+    path = tmp_path / "house.jsonl"
+    assert cli(capsys, "snapshot", "home-key", "--all-users", "-o", str(path))[0] == 0
+    return pair, uids, src, dst_uids, dst, path
+
+
+def test_restore_a_household_snapshot_into_an_empty_server(make_pair, capsys, tmp_path):
+    pair, uids, src, dst_uids, dst, path = household_restore_setup(make_pair, capsys, tmp_path)
+    add_toml(pair, f'[servers.saved]\nsnapshot = "{path}"\n\n'
+                   '[pairs.restore]\nsource = "saved"\ndestination = "cabin"\nusers = "by-name"\n')
+    code, out, err = cli(capsys, "apply", "restore", "--yes", "--json")
+    assert code == 0, err
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert lines[-1]["summary"] == {"applied": 3}
+    assert {(r["source_user"], r["destination_user"]) for r in lines[:-1]} == {("alice", "alice"), ("bob", "Bob")}
+
+    d, s = pair.destination.state, pair.source.state
+    for line in read_snapshot(path).items:  # every item the snapshot holds, for each user
+        name = next(n for n, uid in uids.items() if uid == line.user_id)
+        key = next(k for k, v in src.items() if v == line.item.id)
+        source = s.get_user_data(line.user_id, src[key])
+        restored = d.get_user_data(dst_uids[name], dst[key])
+        assert restored.position_ticks == source.position_ticks == line.item.user_data.position_ticks
+        if source.position_ticks:
+            assert restored.last_played == source.last_played
+        # Played marks and last-played times of played items with no position need `played` (issue 13 §2).
+    assert d.get_user_data(dst_uids["bob"], dst["alien"]).position_ms == 30 * MIN * 1000
+    assert d.get_user_data(dst_uids["alice"], dst["alien"]).position_ms == 0
+
+
+def test_a_household_snapshot_without_a_user_map_says_which_users(make_pair, capsys, tmp_path):
+    pair, _, _, _, _, path = household_restore_setup(make_pair, capsys, tmp_path)
+    d = pair.destination
+    pair.config_file.save_server(ServerEntry("cabin-alice", d.url, d.user_id, "alice", d.token))
+    add_toml(pair, f'[servers.saved]\nsnapshot = "{path}"\n\n'
+                   '[pairs.restore]\nsource = "saved"\ndestination = "cabin-alice"\n')
+    code, _, err = cli(capsys, "plan", "restore")
+    assert code == 2 and "holds 2 users (alice, bob)" in err and 'users = "by-name"' in err, err
+
+
+def test_snapshot_first_takes_every_destination_user_the_run_writes(make_pair, capsys, tmp_path):
+    pair, uids, src, dst_uids, dst, path = household_restore_setup(make_pair, capsys, tmp_path)
+    d = pair.destination.state
+    d.set_user_data(dst_uids["bob"], dst["alien"], position_ticks=ticks(3 * MIN), last_played=at(0))
+    pair.config_file.save_pair(PairEntry("family", "home-key", "cabin", ProgressSettings(), users="by-name"))
+    code, out, err = cli(capsys, "apply", "family", "--yes", "--json", "--snapshot-first")
+    assert code == 0, err
+    taken = read_snapshot(json.loads(out.splitlines()[-1])["snapshot"])
+    assert sorted(u.name for u in taken.users) == ["Bob", "alice"]
+    before = {(line.user_id, line.item.name): line.item.user_data for line in taken.items}
+    assert before[(dst_uids["bob"], "Alien")].position_ms == 3 * MIN * 1000
+    assert d.get_user_data(dst_uids["bob"], dst["alien"]).position_ms == 30 * MIN * 1000
