@@ -241,3 +241,27 @@ def test_snapshot_first_takes_every_destination_user_the_run_writes(make_pair, c
     before = {(line.user_id, line.item.name): line.item.user_data for line in taken.items}
     assert before[(dst_uids["bob"], "Alien")].position_ms == 3 * MIN * 1000
     assert d.get_user_data(dst_uids["bob"], dst["alien"]).position_ms == 30 * MIN * 1000
+
+
+def test_restore_a_rebuilt_server_from_its_own_snapshot_matches_by_provider_ids(make_pair, capsys, tmp_path):
+    """The server that lost its watch state: same server id, its library re-created with new item ids."""
+    pair = make_pair()
+    d = pair.destination
+    old = same_library(d)
+    d.state.set_user_data(d.user_id, old["matrix"], position_ticks=ticks(40 * MIN), last_played=at(100))
+    d.state.set_user_data(d.user_id, old["s1e2"], position_ticks=ticks(12 * MIN), last_played=at(200))
+    path = tmp_path / "cabin.jsonl"
+    assert cli(capsys, "snapshot", "cabin", "-o", str(path))[0] == 0
+    for library in list(d.state.libraries):
+        d.state.remove_item(library)
+    new = same_library(d)  # the rebuild: the same files, new ids, no watch state
+    assert not set(new.values()) & set(old.values())
+    restore_pair(pair, path)
+
+    code, out, err = cli(capsys, "apply", "restore", "--yes", "--json")
+    assert code == 0, err
+    assert "matched by provider ids, never by id" in err  # --json sends the notices to stderr
+    assert json.loads(out.splitlines()[-1])["summary"] == {"applied": 2}
+    assert d.state.get_user_data(d.user_id, new["matrix"]).position_ms == 40 * MIN * 1000
+    assert d.state.get_user_data(d.user_id, new["s1e2"]).position_ms == 12 * MIN * 1000
+    assert d.state.get_user_data(d.user_id, new["s1e2"]).last_played == at(200)
