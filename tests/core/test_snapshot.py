@@ -215,3 +215,16 @@ def test_every_kind_of_damage_names_the_file_and_the_line(good_file, damage):
         read_snapshot(good_file)
     assert caught.value.exit_code == 2 and caught.value.line == line
     assert f"snapshot {good_file}, line {line}: " in str(caught.value) and words in str(caught.value)
+
+
+def test_a_snapshot_entry_saves_and_loads_as_its_path_only(tmp_path):
+    from cwtui.core.config import ConfigFile
+
+    cf = ConfigFile(tmp_path / "config.toml")
+    cf.save_server(ServerEntry("saved", "http://127.0.0.1:1", "u", "alice", "secret-token"))
+    cf.save_server(ServerEntry("saved", "", "", "", "", snapshot=str(tmp_path / "home.jsonl")))
+    assert "[servers.saved]\nsnapshot = " in cf.path.read_text() and "secret-token" not in cf.path.read_text()
+    assert cf.load().server("saved").snapshot == str(tmp_path / "home.jsonl")
+    cf.save_server(ServerEntry("saved", "http://127.0.0.1:2", "u", "alice", "t"))  # and back to a server
+    loaded = cf.load().server("saved")
+    assert loaded.snapshot is None and loaded.url == "http://127.0.0.1:2" and "snapshot" not in cf.path.read_text()
