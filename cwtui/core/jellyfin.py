@@ -322,24 +322,29 @@ class JellyfinClient:
                 _fresh(self._items(raw), seen)
         return list(seen.values())
 
-    async def played_pages(self, page_size: int = 500) -> AsyncIterator[list[Item]]:
-        """This user's played movies and episodes (`/Items?filters=IsPlayed`), a page at a time, each item once.
+    async def played_pages(self, library_ids: Iterable[str] | None = None,
+                           page_size: int = 500) -> AsyncIterator[list[Item]]:
+        """This user's played movies and episodes (`/Items?filters=IsPlayed`), a page at a time, each item once; one
+        pass per library if given.
 
-        Pages rather than a list, so a snapshot of a large library streams; only the ids seen are kept (sort keys
-        are not unique, so pages overlap)."""
-        params = {"userId": self._uid(), "recursive": True, "filters": "IsPlayed", "includeItemTypes": RESUME_TYPES,
-                  "fields": "ProviderIds", "enableImages": False, "isMissing": False, "sortBy": "SortName",
-                  "sortOrder": "Ascending", "enableTotalRecordCount": False}
+        `filters=IsPlayed` is answered from the stored rows (gotcha 17), the same place a restore writes to. Pages
+        rather than a list, so a snapshot of a large library streams: only the ids seen are kept (sort keys are not
+        unique, so pages overlap)."""
+        base = {"userId": self._uid(), "recursive": True, "filters": "IsPlayed", "includeItemTypes": RESUME_TYPES,
+                "fields": "ProviderIds", "enableImages": False, "isMissing": False, "enableTotalRecordCount": False,
+                "sortBy": "SortName", "sortOrder": "Ascending"}
         seen: set[str] = set()
-        async for raw in self._paged(params, page_size):
-            new = [item for item in self._items(raw) if item.id not in seen]
-            seen.update(item.id for item in new)
-            if new:
-                yield new
+        for parent in list(library_ids) if library_ids is not None else [None]:
+            params = base if parent is None else {**base, "parentId": parent}
+            async for raw in self._paged(params, page_size):
+                new = [item for item in self._items(raw) if item.id not in seen]
+                seen.update(item.id for item in new)
+                if new:
+                    yield new
 
-    async def played_items(self) -> list[Item]:
-        """Every played movie and episode of this user (paged)."""
-        return [item async for page in self.played_pages() for item in page]
+    async def played_items(self, library_ids: Iterable[str] | None = None, page_size: int = 500) -> list[Item]:
+        """Every movie and episode this user has marked played, one pass per library if given."""
+        return [item async for page in self.played_pages(library_ids, page_size) for item in page]
 
     async def has_versions(self) -> bool:
         """12.0 keeps progress per version of a movie and hides alternate versions from /Items (§2.6)."""

@@ -148,12 +148,13 @@ class SnapshotSource:
     async def resume_items(self, library_ids: Iterable[str] | None = None) -> list[Item]:
         return await self._own(lambda ud: ud.position_ticks > 0)
 
-    async def played_pages(self, page_size: int = 500) -> AsyncIterator[list[Item]]:
+    async def played_pages(self, library_ids: Iterable[str] | None = None,
+                           page_size: int = 500) -> AsyncIterator[list[Item]]:
         played = await self.played_items()
         for start in range(0, len(played), page_size):
             yield played[start:start + page_size]
 
-    async def played_items(self) -> list[Item]:
+    async def played_items(self, library_ids: Iterable[str] | None = None, page_size: int = 500) -> list[Item]:
         return await self._own(lambda ud: ud.played)
 
     async def library_pages(self, types: Iterable[str] = ("Movie",), parent_id: str | None = None,
