@@ -176,11 +176,11 @@ class Run:
     async def results(self) -> AsyncIterator[ItemResult]:
         try:
             with self.lock():
-                run_id, extra = new_run_id(), None
+                named: dict[str, Any] = {}  # a run with a snapshot first names itself (the file bears its id)
                 if self.before_writes is not None and not self.dry_run and self.tasks:
-                    extra = await self.before_writes(run_id)
-                writer = self.journal.start(self.kind, self.pair, self.destination, undo_of=self.undo_of,
-                                            run_id=run_id, extra=extra)
+                    run_id = new_run_id()
+                    named = {"run_id": run_id, "extra": await self.before_writes(run_id)}
+                writer = self.journal.start(self.kind, self.pair, self.destination, undo_of=self.undo_of, **named)
                 self.run_id = writer.run_id
                 async for result in self._run(writer):
                     yield result
