@@ -30,8 +30,8 @@ async def cmd_snapshot(ctx, args: Namespace) -> int:
     try:
         users = await choose_users(client, entry, args.user, args.all_users)
         path = Path(args.output).expanduser() if args.output else default_path(state_dir(), entry.name)
-        written = await take(entry, client, users, path, progress=lambda n, name: progress.show(f"snapshot of {entry.name}: {n} items "
-                                                                    f"(reading {name})"))
+        written = await take(entry, client, users, path, progress=lambda n, name: progress.show(
+            f"snapshot of {entry.name}: {n} items (reading {name})"))
     finally:
         progress.done()
         await client.aclose()

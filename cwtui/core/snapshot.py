@@ -198,7 +198,8 @@ def _header(path: Path | str, obj: dict[str, Any]) -> Snapshot:
     check = _Fields(path, 1)
     server = check.table(obj, "server")
     users = check.value(obj, "users", list)
-    info = ServerInfo(id=check.value(server, "id", str, "server.id"), name=check.value(server, "name", str, "server.name"),
+    info = ServerInfo(id=check.value(server, "id", str, "server.id"),
+                      name=check.value(server, "name", str, "server.name"),
                       version=check.value(server, "version", str, "server.version"))
     people = []
     for n, user in enumerate(users):

@@ -88,8 +88,9 @@ class HomeScreen(AppKeysFirst, Screen):
         table = self.query_one("#servers", DataTable)
         table.clear()
         for entry in self.config.servers.values():
-            table.add_row(Text(entry.name), Text(shown_url(entry.url)),
-                          Text(safe_text(entry.user_name) or "(not logged in)"),
+            table.add_row(Text(entry.name), Text(entry.snapshot or shown_url(entry.url)),
+                          Text(safe_text(entry.user_name) or ("(in the file)" if entry.snapshot
+                                                               else "(not logged in)")),
                           Text("checking…", style="italic"), _tls_cell(entry), key=entry.name)
         self.query_one("#no-servers").display = not self.config.servers
         table.display = bool(self.config.servers)
@@ -126,6 +127,11 @@ class HomeScreen(AppKeysFirst, Screen):
             return
         try:
             info = await client.public_info()
+            if entry.snapshot:  # a file: checked whole by public_info, never written
+                users = await client.users()
+                self._set_status(entry.name, Text(safe_text(f"✓ snapshot of {info.name} {info.version}, "
+                                                            f"{len(users)} users, read-only"), style="yellow"))
+                return
             await client.me()  # the saved token, not only the address: a rejected token is not "ok"
         except AuthError:
             self._set_status(entry.name, Text(f"✗ {entry.name}: token rejected; press enter here to log in again",
@@ -249,6 +255,8 @@ class HomeScreen(AppKeysFirst, Screen):
 
 
 def _tls_cell(entry: ServerEntry) -> Text:
+    if entry.snapshot:
+        return Text("file", style="dim")
     if entry.insecure:
         return Text("TLS OFF", style="bold red")
     if entry.url.lower().startswith("http://"):
