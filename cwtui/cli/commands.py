@@ -87,17 +87,17 @@ def _open_pair(ctx: Context, pair: str) -> PairSync:
     return PairSync(ctx.config_file.load(), pair, ctx.journal, client_factory=ctx.client_factory)
 
 
-async def _plan_with_progress(ctx: Context, sync: PairSync, users=None):
+async def _plan_with_progress(ctx: Context, sync: PairSync, args: Namespace):
     progress = ProgressLine(ctx.err)
     try:
-        return await sync.plan(progress.show, users=users)
+        return await sync.plan(progress.show, users=args.users, seed=args.seed)
     finally:
         progress.done()
 
 
 async def cmd_plan(ctx: Context, args: Namespace) -> int:
     async with _open_pair(ctx, args.pair) as sync:
-        plan = await _plan_with_progress(ctx, sync, args.users)
+        plan = await _plan_with_progress(ctx, sync, args)
     if args.json:
         ctx.out.write(json.dumps(plan_json(plan, include_skipped=True)) + "\n")
     else:
@@ -192,7 +192,7 @@ def _finish(ctx: Context, run, *, as_json: bool, label: str, extra: dict | None 
 
 async def cmd_apply(ctx: Context, args: Namespace) -> int:
     async with _open_pair(ctx, args.pair) as sync:
-        plan = await _plan_with_progress(ctx, sync, args.users)
+        plan = await _plan_with_progress(ctx, sync, args)
         if args.json:  # stdout stays JSON Lines; notices (insecure TLS above all) still reach the user
             print_notices(plan.notices, ctx.err)
         if not plan.settings.enable:
@@ -202,8 +202,10 @@ async def cmd_apply(ctx: Context, args: Namespace) -> int:
                 print_notices(plan.notices, ctx.out)
             return EXIT_OK
         run = sync.start_apply(plan, only=args.only, force=args.force, dry_run=args.dry_run,
-                               concurrency=args.concurrency)
+                               concurrency=args.concurrency, prefer=_prefer(args.prefer))
         if not run.tasks:
+            if not args.dry_run:
+                sync.settle(plan)
             if args.json:
                 ctx.out.write(json.dumps({"summary": {}, "run_id": None}) + "\n")
             else:
@@ -215,8 +217,11 @@ async def cmd_apply(ctx: Context, args: Namespace) -> int:
         if not args.yes and not args.dry_run:
             forced = sum(1 for t in run.tasks if t.forced)
             who = (f"for {len(plan.users)} users" if plan.users else f"as {plan.destination.user_name}")
-            question = (f"Write {len(run.tasks)} items on {plan.destination.server_name} {who}"
-                        + (f" ({forced} forced)" if forced else "") + "?")
+            back = sum(1 for t in run.tasks if t.server)
+            where = (f"{len(run.tasks) - back} on {plan.destination.server_name} and {back} on "
+                     f"{plan.source.server_name}" if back else f"on {plan.destination.server_name}")
+            question = (f"Write {len(run.tasks)} items {where} {who}" + (f" ({forced} forced)" if forced else "")
+                        + "?")
             if not ctx.confirm(question):
                 ctx.err.write("Nothing written.\n")
                 return EXIT_OK
@@ -231,6 +236,18 @@ async def cmd_apply(ctx: Context, args: Namespace) -> int:
                        failed=f"`{undo}` restores what this run wrote.",
                        left=f"{{n}} items were not written. `cwtui apply {plan.pair}` plans again and writes what is "
                             f"still needed; `{undo}` reverses what this run wrote.")
+
+
+def _prefer(groups: list[list[str]]) -> dict[str, str]:
+    """`--prefer source K1 K2 --prefer destination K3` -> {K1: source, K2: source, K3: destination}."""
+    out: dict[str, str] = {}
+    for side, *keys in groups:
+        if side not in ("source", "destination"):
+            raise UsageError(f"--prefer {side}: expected source or destination, then row keys")
+        if not keys:
+            raise UsageError(f"--prefer {side}: name the conflict rows (keys from `cwtui plan PAIR --all`)")
+        out.update(dict.fromkeys(keys, side))
+    return out
 
 
 async def cmd_undo(ctx: Context, args: Namespace) -> int:
@@ -280,7 +297,7 @@ async def cmd_undo(ctx: Context, args: Namespace) -> int:
                        left=f"{{n}} items still hold what run {record.run_id} wrote; "
                             f"`cwtui undo {record.run_id}` again restores them.")
     finally:
-        await undo.client.aclose()
+        await undo.aclose()
 
 
 def _say_unplay_route(ctx: Context, intents: list, shown: int = 10) -> None:

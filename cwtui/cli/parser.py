@@ -64,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--json", action="store_true", help="one JSON object instead of a table")
     plan.add_argument("--all", action="store_true", help="include skipped rows")
     plan.add_argument("--user", action="append", metavar="NAME", dest="users", default=None, help=USER_HELP)
+    plan.add_argument("--seed", choices=("source", "destination"),
+                      help="two-way pairs: show what `apply --seed` would do (one-way from this side)")
 
     apply = command("apply", help="run the plan: journal, write, verify; one result per item")
     apply.add_argument("pair", metavar="PAIR")
@@ -76,6 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="also write these skipped rows (e.g. near_complete), still checked live")
     apply.add_argument("--concurrency", type=_positive, metavar="N", help="writes in flight at once (default 4)")
     apply.add_argument("--user", action="append", metavar="NAME", dest="users", default=None, help=USER_HELP)
+    apply.add_argument("--seed", choices=("source", "destination"),
+                       help="two-way pairs: run once one-way from this side (the one-way rules), and record the "
+                            "agreed state, so the side that wins is picked explicitly")
+    apply.add_argument("--prefer", nargs="+", action="append", metavar=("SIDE", "KEY"), default=[],
+                       help="two-way conflicts: `--prefer source|destination KEY...` writes these rows with that "
+                            "side winning (repeatable; works with --only)")
 
     apply.add_argument("--snapshot-first", action="store_true",
                        help="before the first write, save the destination users' state to snapshots/RUN_ID.jsonl "

@@ -9,9 +9,20 @@ from datetime import datetime
 from typing import Any, TextIO
 
 from cwtui.core.text import safe_text
-from cwtui.core.models import Action, ItemResult, Plan, PlanRow, SideInfo, Status, format_ms
+from cwtui.core.models import (
+    TO_DESTINATION,
+    TO_SOURCE,
+    Action,
+    ItemResult,
+    Plan,
+    PlanRow,
+    SideInfo,
+    Status,
+    format_ms,
+)
 
 ACTION_WORD = {Action.UPSERT: "WRITE", Action.CLEAR: "CLEAR", Action.SKIP: "skip"}
+DIRECTION_WORD = {TO_DESTINATION: "-> dest", TO_SOURCE: "<- source"}
 
 
 def _iso(at: datetime | None) -> str | None:
@@ -33,6 +44,7 @@ def row_json(row: PlanRow) -> dict[str, Any]:
         "destination_played_at": _iso(row.destination.last_played) if row.destination else None,
         "action": row.action.value, "reason": row.reason.value, "rule": row.rule,
         **_users_of(row),
+        **({"direction": row.direction} if row.direction and row.writes else {}),
     }
 
 
@@ -84,7 +96,8 @@ def result_json(result: ItemResult, row: PlanRow | None = None) -> dict[str, Any
     return {"key": result.key, **named, "action": result.action.value,
             "status": result.status.value, "reason": result.reason.value,
             "destination_item_id": result.destination_item_id, "before_ms": result.before_ms,
-            "after_ms": result.after_ms, "dry_run": result.dry_run, "detail": result.detail, **_users_of(result)}
+            "after_ms": result.after_ms, "dry_run": result.dry_run, "detail": result.detail, **_users_of(result),
+            **({"direction": result.direction} if result.direction else {})}
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[str]], out: TextIO, *, flex: int | None = None) -> None:
@@ -118,17 +131,24 @@ def print_plan(plan: Plan, out: TextIO, *, show_all: bool) -> None:
     out.write(safe_text(f"{plan.pair}: {side_text(plan.source)} -> {side_text(plan.destination)}") + "\n")
     if plan.users:
         out.write("users: " + ", ".join(user_pair_text(u) for u in plan.users) + "\n")
+    if plan.two_way:
+        out.write("two-way: each item is merged against the state both sides last agreed on\n")
     rows = [r for r in plan.rows if show_all or r.writes]
     if rows:
-        users = ["user"] if plan.users else []
-        table(["key", *users, "action", "reason", "title", "source", "dest", "%"],
-              [[r.key[:8], *([r.source_user] if plan.users else []), ACTION_WORD[r.action], r.reason.value, r.title,
+        extra = (["user"] if plan.users else []) + (["way"] if plan.two_way else [])
+        table(["key", *extra, "action", "reason", "title", "source", "dest", "%"],
+              [[r.key[:8], *([r.source_user] if plan.users else []),
+                *([DIRECTION_WORD.get(r.direction, "") if r.writes else ""] if plan.two_way else []),
+                ACTION_WORD.get(r.action, r.action.value), r.reason.value, r.title,
                 format_ms(r.source_ms), format_ms(r.destination_ms), percent(r.source_ms, r.duration_ms)]
-               for r in rows], out, flex=4 if plan.users else 3)
+               for r in rows], out, flex=3 + len(extra))
     elif plan.rows:
         out.write("Nothing to write. (--all shows the skipped rows and why.)\n")
     summary = plan.summary()
     out.write(_totals_text(summary["by_action"]) + ("" if show_all else " (--all to see them)") + "\n")
+    if "by_direction" in summary:
+        ways = summary["by_direction"]
+        out.write(f"  {ways[TO_DESTINATION]} to the destination, {ways[TO_SOURCE]} to the source\n")
     for name, totals in summary.get("by_user", {}).items():
         out.write(f"  {safe_text(name)}: {_totals_text(totals['by_action'])}\n")
     by_reason = summary["by_reason"]
@@ -153,10 +173,10 @@ def result_line(result: ItemResult) -> str:
         status = "DRY RUN would write"
     moved = f"{format_ms(result.before_ms)} -> {format_ms(result.after_ms)}"
     detail = f" ({safe_text(result.detail)})" if result.detail else ""
-    who = ""
+    who = {TO_SOURCE: "<- ", TO_DESTINATION: "-> "}.get(result.direction, "")
     if result.source_user:
         same = result.source_user.casefold() == result.destination_user.casefold()
-        who = safe_text(f"[{result.source_user if same else result.source_user + ' -> ' + result.destination_user}] ")
+        who += safe_text(f"[{result.source_user if same else result.source_user + ' -> ' + result.destination_user}] ")
     return f"{status:<20} {result.reason.value:<20} {moved:<22} {who}{safe_text(result.title)}{detail}"
 
 

@@ -53,6 +53,10 @@ def snapshot_first(ctx, sync, plan: Plan, run) -> dict[str, str]:
     names.update({u.destination.id: u.destination.name for u in plan.users})
     written_for = dict.fromkeys(s.user_id or run.user_id for s in run.tasks if not s.server)
     users = [User(uid, names.get(uid, "")) for uid in written_for]
+    others = sorted({s.server for s in run.tasks if s.server})
+    if others:
+        ctx.err.write(f"Note: --snapshot-first saves '{plan.destination.name}' only; this run also writes to "
+                      f"{', '.join(repr(o) for o in others)}, which it does not save first.\n")
     taken: dict[str, str] = {}
 
     def said(written: Written) -> None:

@@ -131,6 +131,8 @@ class ConfigFile:
                 _set_users(pair, entry.users)
             elif "users" in pair:
                 del pair["users"]
+            if entry.direction != "one-way" or "direction" in pair:
+                _set(pair, "direction", entry.direction)
             _end_table(pair, created)
             defaults = _progress_values(ProgressSettings())
             values = _progress_values(entry.progress)
@@ -314,6 +316,8 @@ def _pair_values(entry: PairEntry) -> dict[str, Any]:
         values["same_server"] = entry.same_server
     if entry.users is not None:
         values["users"] = users_value(entry.users)
+    if entry.direction != "one-way":
+        values["direction"] = entry.direction
     return values
 
 

@@ -15,15 +15,17 @@ from cwtui.core.errors import ConfigError
 from cwtui.core.models import ProgressSettings
 from cwtui.core.urls import USERINFO_HINT, url_problem
 
-__all__ = ["BY_NAME", "Config", "PairEntry", "ServerEntry", "UserLink", "build_config", "check_pair", "check_server"]
+__all__ = ["BOTH", "BY_NAME", "ONE_WAY", "Config", "PairEntry", "ServerEntry", "UserLink", "build_config", "check_pair", "check_server"]
 
 DEFAULT_CONCURRENCY = 4
 NAME_RE = re.compile(r"[A-Za-z0-9_.-]+")
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _TOP_KEYS = ("device_id", "concurrency", "servers", "pairs")
 _SERVER_KEYS = ("url", "user_id", "user_name", "token", "api_key", "ca_bundle", "insecure", "device_id", "snapshot")
-_PAIR_KEYS = ("source", "destination", "same_server", "users", "features")
+_PAIR_KEYS = ("source", "destination", "direction", "same_server", "users", "features")
 BY_NAME = "by-name"
+ONE_WAY, BOTH = "one-way", "both"
+DIRECTIONS = (ONE_WAY, BOTH)
 _LINK_KEYS = ("source", "destination", "source_id", "destination_id")
 _SECONDS_KEYS = ("min_seconds", "delta_seconds", "timestamp_tolerance_seconds")
 PROGRESS_KEYS = tuple(f.name for f in fields(ProgressSettings))
@@ -70,6 +72,8 @@ class PairEntry:
     True: one server, items matched by id."""
     users: str | tuple[UserLink, ...] | None = None
     """The household map: None (the entries' own users), "by-name", or explicit source -> destination links."""
+    direction: str = ONE_WAY
+    """"one-way" (source -> destination) or "both" (a three-way merge against the last agreed state)."""
 
 
 @dataclass(frozen=True)
@@ -270,8 +274,14 @@ def check_pair(name: str, value: Any, servers: dict[str, ServerEntry], ck: Check
     if users is None and ends["source"] == ends["destination"]:
         ck.fail(parts + ("destination",), "source and destination are the same server entry",
                 hint="to share between users of one server, add a users = [{ source = ..., destination = ... }] map")
+    direction = ck.string(tbl.get("direction", ONE_WAY), parts + ("direction",)).strip().lower()
+    if direction not in DIRECTIONS:
+        ck.fail(parts + ("direction",), f"expected \"one-way\" or \"both\", got {tbl['direction']!r}")
+    if direction == BOTH and servers[ends["source"]].snapshot:
+        ck.fail(parts + ("direction",), f"server '{ends['source']}' is a snapshot, which is read-only: a two-way pair "
+                "would write to it", hint="a snapshot's pair is one-way: remove direction = \"both\"")
     return PairEntry(name=name, source=ends["source"], destination=ends["destination"], progress=progress,
-                     same_server=same_server, users=users)
+                     same_server=same_server, users=users, direction=direction)
 
 
 def _users(value: Any, parts: tuple[str, ...], ck: Checker) -> str | tuple[UserLink, ...]:

@@ -492,7 +492,9 @@ class Run:
         return ItemResult(key=step.key, title=step.title, action=step.action, status=status, reason=reason,
                           destination_item_id=step.item_id, before_ms=before.position_ms if before else None,
                           after_ms=after_ms, dry_run=self.dry_run, detail=detail, name=step.name, year=step.year,
-                          source_user=step.source_user, destination_user=step.destination_user)
+                          source_user=step.source_user, destination_user=step.destination_user,
+                          direction=step.row.direction if step.row is not None and step.writes else "",
+                          after=after)
 
 
 SHADOWED = ("the server shows the write, but its stored rows disagree: an older stored row for this item (kept under "

@@ -76,8 +76,9 @@ def check_token(entry_name: str, side: str, token_user: User | None, users: Iter
 
 def tag(row: PlanRow, up: UserPair) -> PlanRow:
     """A row of one mapped user: named by both users, its key made unique across the household (`ITEM.USERID`)."""
-    return replace(row, key=f"{row.key}.{up.source.id}", source_user=up.source.name,
-                   destination_user=up.destination.name, destination_user_id=up.destination.id)
+    return replace(row, key=f"{row.key}.{up.source.id}", source_user=up.source.name, source_user_id=up.source.id,
+                   destination_user=up.destination.name, destination_user_id=up.destination.id,
+                   choices=tuple(tag(c, up) for c in row.choices))
 
 
 def _find(link: UserLink, end: str, users: list[User], key: str, path: str | None) -> User:

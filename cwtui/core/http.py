@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import json
 import logging
 import os
@@ -259,6 +260,13 @@ def _retryable(exc: httpx.TransportError) -> bool:
     return isinstance(exc, httpx.TimeoutException | httpx.NetworkError | httpx.RemoteProtocolError)
 
 
+def clock_skew(a, b) -> float | None:
+    """How far a's server clock is ahead of b's, in seconds (from their Date headers), or None when unknown."""
+    if a.clock_offset is None or b.clock_offset is None:
+        return None
+    return a.clock_offset - b.clock_offset
+
+
 class HttpSession:
     """One httpx.AsyncClient per server; sends requests, retries GETs, and turns failures into ServerErrors."""
 
@@ -270,6 +278,8 @@ class HttpSession:
         self.get_retries = max(0, get_retries)
         self.retry_delay = retry_delay
         self.requests_sent = 0
+        self.clock_offset: float | None = None
+        """The server's clock minus ours, in seconds, from the last answer's Date header (None until known)."""
         problem = url_problem(base_url)
         if problem is not None:
             raise UsageError(f"bad server URL {shown_url(base_url)}: {problem}",
@@ -297,6 +307,15 @@ class HttpSession:
         except (ImportError, ValueError, OSError) as exc:  # the environment checks above should have named it
             raise UsageError(f"cannot set up HTTP: {safe_text(exc)}", hint="check the HTTP_PROXY, HTTPS_PROXY, "
                                                                      "ALL_PROXY and SSL_CERT_FILE variables") from None
+
+    def _note_clock(self, response: httpx.Response) -> None:
+        """Keep the server's clock offset (Date has 1 s resolution: good enough to warn of minutes of skew)."""
+        try:
+            sent = email.utils.parsedate_to_datetime(response.headers.get("date", ""))
+        except (TypeError, ValueError, IndexError):
+            return
+        if sent.tzinfo is not None:
+            self.clock_offset = sent.timestamp() - time.time()
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -332,6 +351,7 @@ class HttpSession:
                 raise error_for_transport(exc, url, proxy_for(request.url)) from None
             log.debug("%s %s -> %s in %.0f ms", method, url, response.status_code,
                       (time.monotonic() - started) * 1000)
+            self._note_clock(response)
             if response.status_code in RETRY_STATUSES and attempt + 1 < attempts:
                 continue
             error = error_for_status(response, messages, secrets)

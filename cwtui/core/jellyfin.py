@@ -117,6 +117,11 @@ class JellyfinClient:
         return self._http.base_url
 
     @property
+    def clock_offset(self) -> float | None:
+        """The server's clock minus ours (seconds), from its last Date header."""
+        return self._http.clock_offset
+
+    @property
     def requests_sent(self) -> int:
         """Every HTTP request sent, retries included."""
         return self._http.requests_sent

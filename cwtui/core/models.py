@@ -216,6 +216,21 @@ class ProgressSettings:
     """Source library names or ids; empty means all."""
 
 
+TO_DESTINATION = "to_destination"
+TO_SOURCE = "to_source"
+"""A two-way row's direction: which side is written."""
+
+
+@dataclass(frozen=True)
+class Agreed:
+    """Two-way: what each side held when the two last agreed (recorded after every apply of the pair)."""
+
+    source: UserData
+    destination: UserData
+    at: datetime | None = None
+    """When it was recorded."""
+
+
 class Action(StrEnum):
     UPSERT = "upsert"
     CLEAR = "clear"
@@ -264,6 +279,16 @@ class Reason(StrEnum):
     WRITTEN = "written"
     RESTORED = "restored"
     CHANGED_SINCE_RUN = "changed_since_run"
+    # two-way pairs: the three-way merge against the last agreed state
+    NO_BASE = "no_base"
+    """Two-way: the sides disagree and no agreed state is recorded for the item, so neither side is trusted."""
+    UNCHANGED = "unchanged"
+    CHANGED_ON_SOURCE = "changed_on_source"
+    CHANGED_ON_DESTINATION = "changed_on_destination"
+    NEWER_ON_SOURCE = "newer_on_source"
+    NEWER_ON_DESTINATION = "newer_on_destination"
+    CONFLICT = "conflict"
+    """Both sides changed since they agreed and their last-played times do not say which is newer: the user picks."""
 
 
 @dataclass(frozen=True)
@@ -316,7 +341,15 @@ class PlanRow:
     """Household runs: the source user's name (empty when the pair has no user map)."""
     destination_user: str = ""
     destination_user_id: str = ""
-    """The user whose data the row writes (empty: the destination entry's own user)."""
+    """The destination user (empty: the destination entry's own user)."""
+    source_user_id: str = ""
+    two_way: bool = False
+    direction: str = ""
+    """Two-way rows that write: TO_DESTINATION or TO_SOURCE (`versions` then name the item written, on that side)."""
+    agreed: Agreed | None = None
+    """Two-way: the state both sides last agreed on, if recorded."""
+    choices: tuple[PlanRow, ...] = field(default=(), compare=False, repr=False)
+    """A conflict's two ways out (one per direction), for `--prefer` and the TUI's choice."""
 
     @property
     def source_ms(self) -> int | None:
@@ -335,14 +368,21 @@ class PlanRow:
         return self.action is not Action.SKIP
 
     @property
+    def winner(self) -> UserData | None:
+        """The state a write copies: the destination's for a two-way row going to the source, else the source's."""
+        return self.destination if self.direction == TO_SOURCE else self.source
+
+    @property
     def forceable(self) -> bool:
-        """A skipped row the user may force: it must have both a source position and somewhere to go."""
+        """A skipped row the user may force: it must have both a source position and somewhere to go. A two-way row
+        with no direction (no base, a conflict) is resolved with --prefer or --seed instead."""
         return (
             self.action is Action.SKIP
+            and (not self.two_way or bool(self.direction))
             and self.reason not in (Reason.UNRESOLVED, Reason.AMBIGUOUS)
             and bool(self.destination_item_ids)
-            and self.source is not None
-            and self.source.position_ticks > 0
+            and self.winner is not None
+            and self.winner.position_ticks > 0
         )
 
 
@@ -374,14 +414,20 @@ class Plan:
     notices: tuple[str, ...] = ()
     users: tuple[UserPair, ...] = ()
     """The household map as resolved (empty when the pair has none: the entries' own users)."""
+    two_way: bool = False
+    """A two-way pair's plan (direction = "both"): rows may go either way."""
 
     @property
     def writes(self) -> tuple[PlanRow, ...]:
         return tuple(row for row in self.rows if row.writes)
 
     def summary(self) -> dict:
-        """Totals by action and by reason; a household plan adds the same per source user (`by_user`)."""
+        """Totals by action and by reason; a household plan adds the same per source user (`by_user`), a two-way
+        plan the writes per direction (`by_direction`)."""
         out: dict = _totals(self.rows)
+        if self.two_way or any(r.direction for r in self.rows):
+            out["by_direction"] = {way: sum(1 for r in self.rows if r.writes and r.direction == way)
+                                   for way in (TO_DESTINATION, TO_SOURCE)}
         if self.users:
             out["by_user"] = {u.source.name: _totals(r for r in self.rows if r.source_user == u.source.name)
                               for u in self.users}
@@ -447,3 +493,7 @@ class ItemResult:
     source_user: str = ""
     destination_user: str = ""
     """Household runs: whose item this is, by name on each side (empty otherwise)."""
+    direction: str = ""
+    """Two-way runs: TO_DESTINATION or TO_SOURCE (`destination_item_id` is then the item written, on that side)."""
+    after: UserData | None = field(default=None, compare=False, repr=False)
+    """The item's state read back after the write, when it was read."""

@@ -6,11 +6,24 @@ one, every row is decided, rule 12 gates the writes, and destination copies that
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from cwtui.core import rules
 from cwtui.core.match import Match, MatchStatus
-from cwtui.core.models import Item, PlanRow, ProgressSettings, ResumeRules
+from cwtui.core.models import (
+    TO_DESTINATION,
+    TO_SOURCE,
+    Action,
+    Agreed,
+    Item,
+    PlanRow,
+    ProgressSettings,
+    Reason,
+    ResumeRules,
+    UserData,
+)
 
 SAME_WITHIN_TICKS = rules.SAME_WITHIN_TICKS
 effective_max_percent = rules.effective_max_percent
@@ -113,4 +126,107 @@ def _write_shared_rows_once(rows: list[PlanRow]) -> list[PlanRow]:
                 first = versions[0]
                 row = replace(row, action=first.action, reason=first.reason, rule=first.rule)
         out.append(row)
+    return out
+
+
+# --- two-way pairs ------------------------------------------------------------------------------------
+
+
+AgreedOf = Callable[[str, str], Agreed | None]
+"""(source item id, destination item id) -> what the two last agreed on, for one user pair."""
+
+
+def two_way_rows(matches: list[Match], zeros: list[ZeroCandidate], settings: ProgressSettings,
+                 server_rules: dict[str, ResumeRules | None], agreed_of: AgreedOf, *,
+                 shared_rows: dict[str, bool] | None = None) -> list[PlanRow]:
+    """Two-way pairs: every item in progress on either side, merged against what the sides last agreed on.
+
+    `server_rules` and `shared_rows` are keyed by direction (the rules of the side written). Once the three-way
+    merge picks a direction, the one-way rules decide the write in that direction, so every threshold, the
+    near-complete cap and "never clear from absence" hold both ways.
+    """
+    if not settings.enable:
+        return []
+    if not settings.respect_server_resume_rules:
+        server_rules = {}
+    owners = Counter(d.id for m in matches if m.status is MatchStatus.MATCHED for d in m.destinations)
+    rows: list[PlanRow] = []
+    for m in matches:
+        if m.status is not MatchStatus.MATCHED:
+            reason = Reason.AMBIGUOUS if m.status is MatchStatus.AMBIGUOUS else Reason.UNRESOLVED
+            rows.append(_two_way_skip(rules.base_row(m.source, m.destinations, how=m.how), m.destinations, reason,
+                                      f"rule 4: {m.status.value}: {m.how}"))
+        elif len(m.destinations) != 1 or owners[m.destinations[0].id] > 1:
+            rows.append(_two_way_skip(rules.base_row(m.source, m.destinations, how=m.how), m.destinations,
+                                      Reason.AMBIGUOUS, "two-way pairs need exactly one item on each side; here "
+                                      f"{len(m.destinations)} destination item(s) and "
+                                      f"{max(owners[d.id] for d in m.destinations)} source item(s) share one title"))
+        else:
+            rows.append(_merge(m.source, m.destinations[0], m.source.id, m.how, settings, server_rules, agreed_of))
+    for z in zeros:
+        if z.source is None or z.source.version_ids:
+            why = "not found on the source" if z.source is None else "the source item has several versions"
+            row = rules.base_row(z.destination, (z.destination,), key=z.destination.id)
+            rows.append(_two_way_skip(replace(row, source_item_id=None, source=None), (z.destination,),
+                                      Reason.UNRESOLVED, f"two-way: the destination's item is {why}"))
+        else:
+            rows.append(_merge(z.source, z.destination, z.source.id, "", settings, server_rules, agreed_of))
+    for direction, on in (shared_rows or {}).items():
+        if on:
+            rows = _shared_once_in(rows, direction)
+    return rows
+
+
+def reversed_row(row: PlanRow) -> PlanRow:
+    """A one-way row planned from the destination to the source (`--seed destination`), in the pair's orientation:
+    its `versions` are the source items it writes, and the destination's state is the one copied."""
+    return replace(row, source_item_id=row.destination_item_ids[0] if len(row.destination_item_ids) == 1 else None,
+                   destination_item_ids=(row.source_item_id,) if row.source_item_id else (),
+                   source=row.destination, destination=row.source,
+                   source_runtime_ticks=row.destination_runtime_ticks, destination_runtime_ticks=row.source_runtime_ticks,
+                   direction=TO_SOURCE, rule=f"seeded from the destination: {row.rule}")
+
+
+def _two_way_skip(row: PlanRow, destinations: tuple[Item, ...], reason: Reason, rule: str) -> PlanRow:
+    return replace(rules.skip_all(row, destinations, reason, rule), two_way=True)
+
+
+def _merge(source: Item, destination: Item, key: str, how: str, settings: ProgressSettings,
+           server_rules: dict[str, ResumeRules | None], agreed_of: AgreedOf) -> PlanRow:
+    agreed = agreed_of(source.id, destination.id)
+    s, d = source.user_data or UserData(), destination.user_data or UserData()
+    direction, reason, why = rules.three_way(s, d, agreed, settings.timestamp_tolerance_seconds)
+    row = replace(rules.base_row(source, (destination,), key=key, how=how), two_way=True, agreed=agreed)
+    if direction is None:
+        skipped = rules.skip_all(row, (destination,), reason, why)
+        if reason is not Reason.CONFLICT:
+            return skipped
+        choices = tuple(_directional(row, source, destination, way, reason, f"{why}; chosen: the {side} wins",
+                                     settings, server_rules)
+                        for way, side in ((TO_DESTINATION, "source"), (TO_SOURCE, "destination")))
+        return replace(skipped, choices=choices)
+    return _directional(row, source, destination, direction, reason, why, settings, server_rules)
+
+
+def _directional(row: PlanRow, source: Item, destination: Item, direction: str, reason: Reason, why: str,
+                 settings: ProgressSettings, server_rules: dict[str, ResumeRules | None]) -> PlanRow:
+    """The write in one direction, decided by the one-way rules with the winning side as the source."""
+    winner, loser = (source, destination) if direction == TO_DESTINATION else (destination, source)
+    one = rules.decide_direction(winner, loser, settings, server_rules.get(direction))
+    way = "source -> destination" if direction == TO_DESTINATION else "destination -> source"
+    version = one.versions[0]
+    if one.writes:
+        rule = f"{why}; {way}: {one.rule}"
+        version = replace(version, reason=reason, rule=rule)
+        return replace(row, action=one.action, reason=reason, rule=rule, versions=(version,), direction=direction)
+    return replace(row, action=Action.SKIP, reason=one.reason, rule=f"{why}, but {way}: {one.rule}",
+                   versions=(version,), direction=direction)
+
+
+def _shared_once_in(rows: list[PlanRow], direction: str) -> list[PlanRow]:
+    """Shared stored rows (10.8-10.10) are counted per side: the rows written to one side are deduplicated apart."""
+    at = [i for i, r in enumerate(rows) if r.direction == direction and r.writes]
+    out = list(rows)
+    for i, row in zip(at, _write_shared_rows_once([rows[i] for i in at])):
+        out[i] = row
     return out

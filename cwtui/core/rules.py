@@ -12,7 +12,10 @@ from datetime import datetime
 from cwtui.core.match import Match, MatchStatus
 from cwtui.core.models import (
     TICKS_PER_SECOND,
+    TO_DESTINATION,
+    TO_SOURCE,
     Action,
+    Agreed,
     Item,
     PlanRow,
     ProgressSettings,
@@ -354,3 +357,72 @@ def may_have_landed(status: int | None) -> bool:
     """After a failed write: only a 4xx proves the server refused it. A 5xx (a proxy's 502/504 included), an HTML
     page, a timeout or a dropped connection may hide a write that landed, so it is treated as landed."""
     return not (status is not None and 400 <= status < 500)
+
+
+# --- two-way pairs: the three-way merge ------------------------------------------------------------
+
+
+def agree(a: UserData, b: UserData) -> bool:
+    """Two states that say the same: positions within 1 s and the same played mark. Last-played times decide who
+    is newer, never whether the sides agree."""
+    return abs(a.position_ticks - b.position_ticks) <= SAME_WITHIN_TICKS and a.played == b.played
+
+
+def three_way(source: UserData, destination: UserData, agreed: Agreed | None,
+              tolerance_s: float) -> tuple[str | None, Reason, str]:
+    """Which way a two-way item goes (TO_DESTINATION, TO_SOURCE or None), why, and the rule in words.
+
+    Each side is compared with what it held when the two last agreed: only one changed -> it wins; both changed ->
+    the later last-played time wins by more than the tolerance, else the user decides. No agreed state -> nothing
+    is written (a new server's fresh times must never beat the good one).
+    """
+    if agree(source, destination):
+        return None, Reason.IN_SYNC, "two-way: both sides agree (positions within 1 s, same played mark)"
+    if agreed is None:
+        return None, Reason.NO_BASE, ("two-way: the sides differ and no agreed state is recorded for this item, so "
+                                      "neither is trusted; `cwtui apply PAIR --seed source|destination` picks the "
+                                      "side that wins once")
+    s_moved, d_moved = not agree(source, agreed.source), not agree(destination, agreed.destination)
+    s_at, d_at = source.last_played, destination.last_played
+    if not s_moved and not d_moved:
+        return None, Reason.UNCHANGED, "two-way: neither side changed since they last agreed"
+    if s_moved and not d_moved:
+        return TO_DESTINATION, Reason.CHANGED_ON_SOURCE, (
+            f"two-way: only the source changed since they agreed ({_moved(agreed.source, source)})")
+    if d_moved and not s_moved:
+        return TO_SOURCE, Reason.CHANGED_ON_DESTINATION, (
+            f"two-way: only the destination changed since they agreed ({_moved(agreed.destination, destination)})")
+    if later_by_more(s_at, d_at, tolerance_s):
+        return TO_DESTINATION, Reason.NEWER_ON_SOURCE, (
+            f"two-way: both changed; the source was played later ({when(s_at)} vs {when(d_at)})")
+    if later_by_more(d_at, s_at, tolerance_s):
+        return TO_SOURCE, Reason.NEWER_ON_DESTINATION, (
+            f"two-way: both changed; the destination was played later ({when(d_at)} vs {when(s_at)})")
+    why = ("one side has no last-played time" if s_at is None or d_at is None
+           else f"their last-played times are within {tolerance_s:g} s")
+    return None, Reason.CONFLICT, (f"two-way: both sides changed since they agreed and {why}: pick the side that "
+                                   "wins (--prefer source|destination KEY, or tick it in the TUI)")
+
+
+def decide_direction(winner: Item, loser: Item, settings: ProgressSettings, server_rules: ResumeRules | None) -> PlanRow:
+    """A two-way write in the direction the merge picked: the one-way rules with the winner as the source (every
+    threshold, the near-complete cap, "never clear from absence", add/remove), except "who is newer" (rules 8, 10
+    and 11), which the merge has just decided. The row is in winner -> loser orientation."""
+    if (winner.user_data or UserData()).position_ticks > 0:
+        one = decide_source_row(Match(winner, MatchStatus.MATCHED, (loser,)), settings, server_rules,
+                                effective_max_percent(settings, server_rules))
+    else:
+        one = decide_zero_row(winner, (loser,), winner.id, settings)
+    if one.reason in (Reason.DESTINATION_NEWER, Reason.NO_TIMESTAMPS):
+        action = Action.UPSERT if (winner.user_data or UserData()).position_ticks > 0 else Action.CLEAR
+        rule = f"{one.rule}; the merge against the agreed state decides which side is newer"
+        one = replace(one, action=action, rule=rule,
+                      versions=tuple(replace(v, action=action, rule=rule) for v in one.versions))
+    return gate(one, settings)
+
+
+def _moved(was: UserData, now: UserData) -> str:
+    words = f"{format_ms(was.position_ms)} -> {format_ms(now.position_ms)}"
+    if was.played != now.played:
+        words += ", marked played" if now.played else ", marked unplayed"
+    return words

@@ -14,19 +14,33 @@ from collections.abc import Callable, Iterable
 
 from cwtui.core import household
 from cwtui.core.apply import ApplyRun, select_tasks
-from cwtui.core.config_model import Config, PairEntry, ServerEntry
+from cwtui.core.config_model import BOTH, Config, PairEntry, ServerEntry
 from cwtui.core.dto import norm_id
 from cwtui.core.errors import CwtuiError, DestinationTooOld, ServerError, UsageError
-from cwtui.core.http import ClientIdentity
+from cwtui.core.http import ClientIdentity, clock_skew
+from cwtui.core import base
+from cwtui.core.base import BaseStore, item_key
 from cwtui.core.index import Progress, SharedIndex, index_pair
 from cwtui.core.jellyfin import JellyfinClient
 from cwtui.core.journal import Journal, RunRecord
-from cwtui.core.models import Plan, PlanRow, ResumeRules, ServerInfo, SideInfo, User, UserPair
-from cwtui.core.planner import effective_max_percent, plan_rows
+from cwtui.core.models import (
+    TO_DESTINATION,
+    TO_SOURCE,
+    Plan,
+    PlanRow,
+    ResumeRules,
+    ServerInfo,
+    SideInfo,
+    User,
+    UserPair,
+)
+from cwtui.core.planner import effective_max_percent, plan_rows, reversed_row, two_way_rows
 from cwtui.core.snapshot_source import SnapshotSource
 from cwtui.core.undo import UndoRun
 
 ClientFactory = Callable[[ServerEntry, str], JellyfinClient]
+ONE_WAY, TWO_WAY, SEED_SOURCE, SEED_DESTINATION = "one-way", "two-way", "seed source", "seed destination"
+"""How a plan goes: the pair's direction, or a --seed that runs it once one-way from the chosen side."""
 USERS_AT_ONCE = 4
 """Household plans: users planned at the same time once the first has read both libraries."""
 log = logging.getLogger(__name__)
@@ -75,6 +89,9 @@ class PairSync:
         self.source_info: ServerInfo | None = None
         self.destination_info: ServerInfo | None = None
         self.why_not_writable: str | None = None
+        self.source_why_not: str | None = None
+        self.mode = ONE_WAY
+        self.bases = BaseStore(journal.directory.parent)
 
     async def __aenter__(self) -> PairSync:
         return self
@@ -85,10 +102,12 @@ class PairSync:
     async def aclose(self) -> None:
         await asyncio.gather(self.source.aclose(), self.destination.aclose(), return_exceptions=True)
 
-    async def plan(self, progress: Progress | None = None, users: Iterable[str] | None = None) -> Plan:
+    async def plan(self, progress: Progress | None = None, users: Iterable[str] | None = None,
+                   seed: str | None = None) -> Plan:
         """Index both sides and decide every row. Raises CwtuiError for anything that stops the whole plan.
 
-        `users` (household pairs): only these source users, by name or id."""
+        `users` (household pairs): only these source users, by name or id. `seed` ("source" or "destination"):
+        plan one-way from that side, whatever the pair's direction, to record a first agreed state."""
         say = progress or (lambda _msg: None)
         say("Contacting both servers")
         self.source_info, self.destination_info = await asyncio.gather(
@@ -106,25 +125,15 @@ class PairSync:
                              hint=f"if these are two machines (a copied data folder), set pairs.{self.pair.name}"
                                   ".same_server = false" if matching else
                                   "point the destination at another user or server")
+        self.mode = _mode(self.pair, seed)
         settings = self.pair.progress
         notices = insecure_notices([self.source_entry, self.destination_entry])
         if matching:
             notices.append(matching)
-        self.why_not_writable = await self.destination.why_cannot_write()
-        if not self.destination_info.writable:
-            notices.append(str(DestinationTooOld(self.destination_info.name, self.destination_info.version))
-                           + "; this plan is for reading only")
-        elif self.why_not_writable:
-            notices.append(f"'{self.destination_entry.name}' cannot take writes: {self.why_not_writable}; "
-                           "this plan is for reading only")
-        rules: ResumeRules | None = None
-        if settings.enable and settings.respect_server_resume_rules:
-            try:
-                rules = await self.destination.resume_rules()
-            except ServerError as exc:
-                rules = ResumeRules()
-                notices.append(f"could not read the destination's resume rules ({exc.message}); "
-                               "using Jellyfin's defaults (5%, 90%, 300 s)")
+        await self._writability(notices)
+        rules = await self._server_rules(notices) if settings.enable else {}
+        if self.pair.direction == BOTH:
+            notices += self._two_way_notices()
         rows: list = []
         user_pairs: list[UserPair] = []
         if self.pair.users is not None:
@@ -140,28 +149,95 @@ class PairSync:
             if client.skipped_malformed:
                 notices.append(f"{client.skipped_malformed} items from '{entry.name}' had a shape cwtui could not "
                                "read and were left out")
-        log.info("plan %s: %s -> %s, %d rows, %s", self.pair.name, self.source_info.name,
+        log.info("plan %s (%s): %s -> %s, %d rows, %s", self.pair.name, self.mode, self.source_info.name,
                  self.destination_info.name, len(rows), sum(1 for r in rows if r.writes))
         return Plan(
             pair=self.pair.name,
-            source=self._side(self.source_entry, self.source_info,
-                              await self.source.why_cannot_write() if self.source_entry.snapshot else None),
+            source=self._side(self.source_entry, self.source_info, self.source_why_not or (
+                await self.source.why_cannot_write() if self.source_entry.snapshot else None)),
             destination=self._side(self.destination_entry, self.destination_info, self.why_not_writable),
             settings=settings,
-            effective_max_percent=effective_max_percent(settings, rules) or 0,
-            rules=rules,
+            effective_max_percent=effective_max_percent(settings, rules.get(TO_DESTINATION)) or 0,
+            rules=rules.get(TO_DESTINATION),
             rows=tuple(rows),
             notices=tuple(notices),
             users=tuple(user_pairs),
+            two_way=self.pair.direction == BOTH,
         )
 
+    async def _writability(self, notices: list[str]) -> None:
+        """Why each side that this plan may write cannot take writes (None when it can), said in the notices."""
+        sides = [("destination", self.destination, self.destination_entry, self.destination_info)]
+        if self.pair.direction == BOTH or self.mode == SEED_DESTINATION:
+            sides.append(("source", self.source, self.source_entry, self.source_info))
+        both = "; a two-way pair writes nothing unless both sides can" if self.pair.direction == BOTH else ""
+        for side, client, entry, info in sides:
+            why = await client.why_cannot_write()
+            if side == "destination":
+                self.why_not_writable = why
+            else:
+                self.source_why_not = why
+            if not info.writable:
+                notices.append(str(DestinationTooOld(info.name, info.version)) + f"; this plan is for reading only{both}")
+            elif why:
+                notices.append(f"'{entry.name}' cannot take writes: {why}; this plan is for reading only{both}")
+
+    async def _server_rules(self, notices: list[str]) -> dict[str, ResumeRules | None]:
+        """The resume rules of each side this plan may write, by direction (only while they are respected)."""
+        if not self.pair.progress.respect_server_resume_rules:
+            return {}
+        out: dict[str, ResumeRules | None] = {}
+        sides = [(TO_DESTINATION, self.destination, "destination")]
+        if self.pair.direction == BOTH or self.mode == SEED_DESTINATION:
+            sides.append((TO_SOURCE, self.source, "source"))
+        for direction, client, side in sides:
+            try:
+                out[direction] = await client.resume_rules()
+            except ServerError as exc:
+                out[direction] = ResumeRules()
+                notices.append(f"could not read the {side}'s resume rules ({exc.message}); "
+                               "using Jellyfin's defaults (5%, 90%, 300 s)")
+        return out
+
+    def _two_way_notices(self) -> list[str]:
+        """Clock skew between the two servers, and a two-way pair with no agreed state yet (a renamed pair?)."""
+        out = []
+        skew = clock_skew(self.source, self.destination)
+        if skew is not None and abs(skew) > self.pair.progress.timestamp_tolerance_seconds:
+            ahead = self.source_entry.name if skew > 0 else self.destination_entry.name
+            out.append(f"the clocks of the two servers differ by {abs(skew):.0f} s ('{ahead}' is ahead, judged from "
+                       "their Date headers), more than the tolerance: last-played times may pick the wrong side; "
+                       "set both servers' clocks (NTP)")
+        if self.mode == TWO_WAY and not self.bases.exists(self.pair.name):
+            words = (f"pair '{self.pair.name}' has no agreed state yet, so no item is written either way "
+                     f"(`no_base`); the first apply records the items whose sides already agree, and "
+                     f"`cwtui apply {self.pair.name} --seed source|destination` picks the side that wins once")
+            others = [p for p in self.bases.others() if p not in self.config.pairs]
+            if others:
+                words += (f". Agreed states exist for pairs no longer in the config ({', '.join(others)}): renaming "
+                          "a pair starts a new base")
+            out.append(words)
+        return out
+
     async def _plan_user(self, source: JellyfinClient, destination: JellyfinClient, same_server: bool,
-                         rules: ResumeRules | None, say: Progress, shared=None) -> list[PlanRow]:
-        """The rows of one source user and one destination user."""
+                         rules: dict[str, ResumeRules | None], say: Progress, shared=None) -> list[PlanRow]:
+        """The rows of one source user and one destination user, in the way this plan goes."""
+        if self.mode == SEED_DESTINATION:  # one-way, from the destination to the source
+            indexed = await index_pair(destination, source, same_server=same_server, progress=say,
+                                       shared=(shared[1], shared[0]) if shared else None)
+            rows = plan_rows(indexed.matches, indexed.zeros, self.pair.progress, rules.get(TO_SOURCE),
+                             shared_rows=self.source_info.version_tuple < (10, 11))
+            return [reversed_row(r) for r in rows]
         library_ids = await self._library_ids(source)
         indexed = await index_pair(source, destination, same_server=same_server, library_ids=library_ids,
                                    progress=say, shared=shared)
-        return plan_rows(indexed.matches, indexed.zeros, self.pair.progress, rules,
+        if self.mode == TWO_WAY:
+            base = self.bases.load(self.pair.name)
+            return two_way_rows(indexed.matches, indexed.zeros, self.pair.progress, rules,
+                                lambda s_id, d_id: base.get(item_key(source.user_id, destination.user_id, s_id, d_id)),
+                                shared_rows={TO_DESTINATION: self.destination_info.version_tuple < (10, 11),
+                                             TO_SOURCE: self.source_info.version_tuple < (10, 11)})
+        return plan_rows(indexed.matches, indexed.zeros, self.pair.progress, rules.get(TO_DESTINATION),
                          shared_rows=self.destination_info.version_tuple < (10, 11))
 
     async def _household(self, same_server: bool, notices: list[str], wanted: Iterable[str] | None) -> list[UserPair]:
@@ -180,8 +256,8 @@ class PairSync:
     async def _who(client: JellyfinClient) -> tuple[User | None, list[User]]:
         return await asyncio.gather(client.token_user(), client.users())
 
-    async def _plan_household(self, user_pairs: list[UserPair], same_server: bool, rules: ResumeRules | None,
-                              say: Progress) -> list[PlanRow]:
+    async def _plan_household(self, user_pairs: list[UserPair], same_server: bool,
+                              rules: dict[str, ResumeRules | None], say: Progress) -> list[PlanRow]:
         """Every mapped user: the first alone, which reads each server's library once; the others at once, reading
         only their own resume lists and user data."""
         first = user_pairs[0]
@@ -250,12 +326,29 @@ class PairSync:
                         user_id=entry.user_id, server_id=info.id, writable=info.writable and not why_not_writable,
                         why_not_writable=why_not_writable or "")
 
+    def settle(self, plan: Plan) -> None:
+        """An apply with nothing to write still records the items whose sides agree (a two-way pair's first base)."""
+        base.record(self.journal.directory.parent, plan, None, {})
+
     def start_apply(self, plan: Plan, *, only: Iterable[str] | None = None, force: Iterable[str] = (),
-                    dry_run: bool = False, concurrency: int | None = None, chunk_size: int | None = None) -> ApplyRun:
-        """A run over the chosen rows. Raises before any write when the destination cannot take them."""
-        tasks = select_tasks(plan, only, force)
+                    dry_run: bool = False, concurrency: int | None = None, chunk_size: int | None = None,
+                    prefer: dict[str, str] | None = None) -> ApplyRun:
+        """A run over the chosen rows. Raises before any write when a side it writes cannot take them."""
+        tasks = select_tasks(plan, only, force, prefer)
         return ApplyRun(plan, self.destination, self.journal, tasks, dry_run=dry_run,
-                        concurrency=concurrency or self.config.concurrency, chunk_size=chunk_size)
+                        concurrency=concurrency or self.config.concurrency, chunk_size=chunk_size,
+                        source_client=self.source)
+
+
+def _mode(pair: PairEntry, seed: str | None) -> str:
+    if seed is None:
+        return TWO_WAY if pair.direction == BOTH else ONE_WAY
+    if seed not in ("source", "destination"):
+        raise UsageError(f"--seed {seed}: expected source or destination")
+    if pair.direction != BOTH:
+        raise UsageError(f"--seed is for two-way pairs; pair '{pair.name}' is one-way (it never writes its source)",
+                         hint=f'set direction = "both" in [pairs.{pair.name}] first')
+    return SEED_SOURCE if seed == "source" else SEED_DESTINATION
 
 
 def find_run(journal: Journal, run_id: str | None) -> RunRecord:
@@ -272,28 +365,39 @@ def find_run(journal: Journal, run_id: str | None) -> RunRecord:
 async def open_undo(config: Config, journal: Journal, record: RunRecord, *, force: bool = False,
                     client_factory: ClientFactory = default_client_factory, chunk_size: int | None = None,
                     users: Iterable[str] | None = None) -> UndoRun:
-    """An UndoRun against the run's destination, after checking it is still the same server and user(s)."""
-    name = record.destination.get("name", "")
-    entry = config.server(name)
-    client = client_factory(entry, config.device_id_for(entry))
-    mapped = record.destination.get("users") or []
+    """An UndoRun against the run's destination (and its source, for a two-way run that wrote there), after
+    checking each is still the same server and user(s)."""
+    sides = [record.destination]
+    if record.destination.get("source") and any(i.server for i in record.intents):
+        sides.append(record.destination["source"])
+    clients: list[JellyfinClient] = []
     try:
-        info = await client.public_info()
-        if record.destination.get("server_id") and info.id != record.destination["server_id"]:
-            raise UsageError(f"server '{name}' is not the server run {record.run_id} wrote to "
-                             f"(server id {info.id} vs {record.destination['server_id']})")
-        if mapped:  # a household run: the token must still act for every user it wrote for
-            household.check_token(name, "destination", await client.token_user(),
-                                  [User(str(m["destination"].get("id")), str(m["destination"].get("name")))
-                                   for m in mapped])
-        elif record.destination.get("user_id") and entry.user_id != record.destination["user_id"]:
-            raise UsageError(f"server '{name}' now acts as user {entry.user_name}, not the user run "
-                             f"{record.run_id} wrote for")
-        why_not = await client.why_cannot_write()
-        if why_not:
-            raise UsageError(f"cannot restore run {record.run_id} on '{name}': {why_not}")
-        return UndoRun(record, client, journal, force=force, concurrency=config.concurrency, owns_client=True,
-                       chunk_size=chunk_size, users=users)
+        for side in sides:
+            entry = config.server(side.get("name", ""))
+            clients.append(client_factory(entry, config.device_id_for(entry)))
+            await _check_undo_side(record, entry, clients[-1], side)
+        return UndoRun(record, clients[0], journal, force=force, concurrency=config.concurrency, owns_client=True,
+                       chunk_size=chunk_size, users=users,
+                       clients={sides[1]["name"]: clients[1]} if len(clients) > 1 else None)
     except CwtuiError:
-        await client.aclose()
+        await asyncio.gather(*(c.aclose() for c in clients), return_exceptions=True)
         raise
+
+
+async def _check_undo_side(record: RunRecord, entry: ServerEntry, client: JellyfinClient, side: dict) -> None:
+    name = entry.name
+    info = await client.public_info()
+    if side.get("server_id") and info.id != side["server_id"]:
+        raise UsageError(f"server '{name}' is not the server run {record.run_id} wrote to "
+                         f"(server id {info.id} vs {side['server_id']})")
+    mapped = record.destination.get("users") or []
+    if mapped:  # a household run: the token must still act for every user it wrote for
+        end = "destination" if side is record.destination else "source"
+        household.check_token(name, end, await client.token_user(),
+                              [User(str(m[end].get("id")), str(m[end].get("name"))) for m in mapped])
+    elif side.get("user_id") and entry.user_id != side["user_id"]:
+        raise UsageError(f"server '{name}' now acts as user {entry.user_name}, not the user run "
+                         f"{record.run_id} wrote for")
+    why_not = await client.why_cannot_write()
+    if why_not:
+        raise UsageError(f"cannot restore run {record.run_id} on '{name}': {why_not}")

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Iterable
 
+from cwtui.core.base import BaseStore
 from cwtui.core.engine import Run, Step
 from cwtui.core.errors import UsageError
 from cwtui.core.jellyfin import JellyfinClient
 from cwtui.core.journal import KIND_UNDO, Intent, Journal, RunRecord, UndoHistory
-from cwtui.core.models import Action, Target, UserData
+from cwtui.core.models import Action, ItemResult, Status, Target, UserData
 
 
 def _run_left(intent: Intent, history: UndoHistory) -> tuple[UserData, ...]:
@@ -27,11 +28,11 @@ def _run_left(intent: Intent, history: UndoHistory) -> tuple[UserData, ...]:
     return tuple(states)
 
 
-def _of_users(record: RunRecord, users: Iterable[str] | None) -> Callable[[Intent], bool]:
-    """`--user`: only the writes of these source users (by name or id) of a household run."""
+def _of_users(record: RunRecord, users: Iterable[str] | None) -> set[str] | None:
+    """`--user`: the user ids (either side) of these source users (by name or id) of a household run."""
     wanted = [u.casefold() for u in users or ()]
     if not wanted:
-        return lambda _intent: True
+        return None
     mapped = record.destination.get("users") or []
     if not mapped:
         raise UsageError(f"run {record.run_id} is not a household run, so --user does not apply to it")
@@ -42,8 +43,8 @@ def _of_users(record: RunRecord, users: Iterable[str] | None) -> Callable[[Inten
         if not hit:
             have = ", ".join(str(m["source"].get("name")) for m in mapped)
             raise UsageError(f"--user {name}: run {record.run_id} has no such source user (have: {have})")
-        chosen.update(str(m["destination"].get("id")) for m in hit)
-    return lambda intent: intent.user_id in chosen
+        chosen.update(str(m[side].get("id")) for m in hit for side in ("source", "destination"))
+    return chosen
 
 
 class UndoRun(Run):
@@ -55,9 +56,9 @@ class UndoRun(Run):
         self.record = record
         self.force = force
         self.history = journal.undo_history(record.run_id)
-        mine = _of_users(record, users)
+        self.users = _of_users(record, users)
         open_ = [i for i in record.intents if i.may_have_landed and i.seq not in self.history.settled]
-        self.candidates: list[Intent] = [i for i in open_ if mine(i)]
+        self.candidates: list[Intent] = [i for i in open_ if self.users is None or i.user_id in self.users]
         """Writes that may have reached the server and that no earlier undo has settled (of the chosen users)."""
         self.others_left = len(open_) - len(self.candidates)
         """With `users`: the writes of the run's other users still to restore."""
@@ -74,6 +75,21 @@ class UndoRun(Run):
         super().__init__(KIND_UNDO, record.pair, record.destination, client, journal, steps,
                          user_id=str(record.destination.get("user_id") or client.user_id or ""),
                          concurrency=concurrency, undo_of=record.run_id, owns_client=owns_client, **kwargs)
+
+    async def results(self) -> AsyncIterator[ItemResult]:
+        """The engine's results; afterwards the pair's agreed state goes back to what it was before the run, except
+        for the items left as they are (changed since, or not restored)."""
+        kept: set[str] = set()
+        async for result in super().results():
+            if result.status is not Status.APPLIED:
+                kept.add(result.destination_item_id)
+            yield result
+
+        def keep(key: str) -> bool:
+            src_user, dst_user, *items = key.split(":")
+            return any(i in kept for i in items) or (self.users is not None and dst_user not in self.users)
+
+        BaseStore(self.journal.directory.parent).restore(self.record.pair, self.record.run_id, keep)
 
     def _step(self, _: int, intent: Intent) -> Step:
         redone = self.history.redone.get(intent.seq)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import email.utils
 import socket
 import threading
 from dataclasses import dataclass
+from datetime import timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -108,6 +110,11 @@ class _Handler(BaseHTTPRequestHandler):
         # Without TCP_NODELAY, kept-alive request/response pairs stall on delayed ACKs (~40 ms each).
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.server.emulator._track(self.connection, True)
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The Date header from the server's own clock (EmulatorState.clock), as Kestrel sends its machine's time:
+        a skewed emulator clock shows up here, the way a real server's wrong clock does."""
+        return email.utils.format_datetime(self.server.emulator.state.clock().astimezone(timezone.utc), usegmt=True)
 
     def finish(self) -> None:
         self.server.emulator._track(self.connection, False)

@@ -265,3 +265,11 @@ def test_restore_a_rebuilt_server_from_its_own_snapshot_matches_by_provider_ids(
     assert d.state.get_user_data(d.user_id, new["matrix"]).position_ms == 40 * MIN * 1000
     assert d.state.get_user_data(d.user_id, new["s1e2"]).position_ms == 12 * MIN * 1000
     assert d.state.get_user_data(d.user_id, new["s1e2"]).last_played == at(200)
+
+
+def test_a_snapshot_is_never_the_written_side_of_a_two_way_pair(make_pair, capsys, tmp_path):
+    pair = make_pair()
+    add_toml(pair, f'[servers.saved]\nsnapshot = "{tmp_path / "x.jsonl"}"\n\n'
+                   '[pairs.both-ways]\nsource = "saved"\ndestination = "cabin"\ndirection = "both"\n')
+    code, _, err = cli(capsys, "plan", "home-to-cabin")
+    assert code == 2 and "key 'pairs.both-ways.direction'" in err and "read-only" in err

@@ -15,19 +15,27 @@ from .factories import at, ticks
 MIN = 60
 
 
-def household(make_pair, *, dst_users=("alice", "robert", "dave"), src_users=("alice", "bob", "carol"),
-              users="by-name", key_entries=True):
-    """Two servers with the same movies; users on each; entries holding API keys (no user of their own)."""
-    pair = make_pair()
-    ids: dict = {}
-    uids: dict = {}
-    for side_name, names in (("source", src_users), ("destination", dst_users)):
+def four_movies(pair) -> dict:
+    """The same four movies on both servers (other item ids): ids[(side, n)]."""
+    ids = {}
+    for side_name in ("source", "destination"):
         side = getattr(pair, side_name)
         lib = side.state.add_library("Movies", "movies")
         for n in range(4):
             ids[(side_name, n)] = side.state.add_movie(lib, f"Movie {n}", year=2000 + n,
                                                        runtime_ticks=ticks(100 * MIN),
                                                        provider_ids={"Imdb": f"tt{n:07d}"})
+    return ids
+
+
+def household(make_pair, *, dst_users=("alice", "robert", "dave"), src_users=("alice", "bob", "carol"),
+              users="by-name", key_entries=True):
+    """Two servers with the same movies; users on each; entries holding API keys (no user of their own)."""
+    pair = make_pair()
+    ids = four_movies(pair)
+    uids: dict = {}
+    for side_name, names in (("source", src_users), ("destination", dst_users)):
+        side = getattr(pair, side_name)
         for name in names:
             user = side.state.user_by_name(name)
             uids[(side_name, name)] = user.id if user else side.state.add_user(name)

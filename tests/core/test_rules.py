@@ -137,3 +137,28 @@ def test_a_12_0_item_with_versions_is_never_an_explicit_zero():
     played_at_zero = movie(0, played=True, last=10)
     assert rules.explicit_zero(played_at_zero)
     assert not rules.explicit_zero(replace(played_at_zero, version_ids=("a" * 32, "b" * 32)))
+
+
+# --- two-way: the three-way merge ------------------------------------------------------------------------
+
+def _agreed(s_pos, d_pos=None, played=False):
+    from cwtui.core.models import Agreed
+    return Agreed(ud(s_pos, played=played), ud(s_pos if d_pos is None else d_pos, played=played))
+
+
+@pytest.mark.parametrize("s, d, agreed, want", [
+    (ud(600, last=10), ud(600.5, last=99), None, (None, "in_sync")),          # agree: no base needed
+    (ud(600, last=10), ud(900, last=99), None, (None, "no_base")),
+    (ud(600, last=10), ud(900, last=99), _agreed(600, 900), (None, "unchanged")),
+    (ud(1200, last=500), ud(600, last=10), _agreed(600), ("to_destination", "changed_on_source")),
+    (ud(600, last=10), ud(1200, last=500), _agreed(600), ("to_source", "changed_on_destination")),
+    (ud(600, played=True, last=500), ud(600, last=10), _agreed(600), ("to_destination", "changed_on_source")),
+    (ud(1200, last=531), ud(900, last=500), _agreed(600), ("to_destination", "newer_on_source")),
+    (ud(1200, last=500), ud(900, last=531), _agreed(600), ("to_source", "newer_on_destination")),
+    (ud(1200, last=530), ud(900, last=500), _agreed(600), (None, "conflict")),          # exactly the tolerance
+    (ud(1200, last=None), ud(900, last=500), _agreed(600), (None, "conflict")),         # a time is missing
+])
+def test_three_way(s, d, agreed, want):
+    direction, reason, rule = rules.three_way(s, d, agreed, 30)
+    assert (direction, reason.value) == want
+    assert rule.startswith("two-way")
