@@ -58,6 +58,9 @@ def snapshot_first(ctx, sync, plan: Plan, run) -> dict[str, str]:
         ctx.err.write(f"Note: --snapshot-first saves '{plan.destination.name}' only; this run also writes to "
                       f"{', '.join(repr(o) for o in others)}, which it does not save first.\n")
     taken: dict[str, str] = {}
+    if not users:
+        ctx.err.write(f"Note: this run writes nothing to '{plan.destination.name}', so there is no snapshot.\n")
+        return taken
 
     def said(written: Written) -> None:
         taken["path"] = str(written.path)

@@ -273,3 +273,23 @@ def test_a_snapshot_is_never_the_written_side_of_a_two_way_pair(make_pair, capsy
                    '[pairs.both-ways]\nsource = "saved"\ndestination = "cabin"\ndirection = "both"\n')
     code, _, err = cli(capsys, "plan", "home-to-cabin")
     assert code == 2 and "key 'pairs.both-ways.direction'" in err and "read-only" in err
+
+
+def test_snapshot_first_on_a_two_way_run_says_which_server_it_does_not_save(make_pair, capsys):
+    from tests.core.test_two_way import agreed_start, put, two_way
+
+    pair, ids = two_way(make_pair)
+    agreed_start(pair, ids, capsys)
+    put(pair, "destination", ids, 1, 60, 2000)  # goes to the source
+    code, out, err = cli(capsys, "apply", "home-to-cabin", "--yes", "--json", "--snapshot-first")
+    assert code == 0, err
+    assert "--snapshot-first saves 'cabin' only; this run also writes to 'home', which it does not save" in err
+    assert "writes nothing to 'cabin', so there is no snapshot" in err
+    assert "snapshot" not in json.loads(out.splitlines()[-1])
+
+    put(pair, "destination", ids, 0, 50, 3000)  # to the source
+    put(pair, "source", ids, 1, 75, 3000)       # to the destination
+    code, out, err = cli(capsys, "apply", "home-to-cabin", "--yes", "--json", "--snapshot-first")
+    assert code == 0 and "this run also writes to 'home'" in err, err
+    taken = read_snapshot(json.loads(out.splitlines()[-1])["snapshot"])
+    assert [u.name for u in taken.users] == ["alice"] and taken.server.name == "Cabin"
