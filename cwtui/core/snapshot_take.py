@@ -31,11 +31,13 @@ async def choose_users(client: JellyfinClient, entry: ServerEntry, names: Iterab
                        all_users: bool = False) -> list[User]:
     """The users to snapshot: every user, the ones named (name case-insensitively, or id), or the entry's own."""
     names = list(names)
+    own = User(dto.norm_id(entry.user_id) or "", entry.user_name) if entry.user_id else None
+    if not all_users and own and all(n.strip().casefold() == own.name.casefold() or dto.norm_id(n) == own.id
+                                     for n in names):
+        return [own]  # the entry's own user (named or by default): no need to list the server's users
     if not names and not all_users:
-        if not entry.user_id:
-            raise UsageError(f"server '{entry.name}' has no user of its own (an API key): say whose state to take",
-                             hint="pass --user NAME (repeatable) or --all-users")
-        return [User(entry.user_id, entry.user_name)]
+        raise UsageError(f"server '{entry.name}' has no user of its own (an API key): say whose state to take",
+                         hint="pass --user NAME (repeatable) or --all-users")
     users = await client.users()
     if all_users:
         return users

@@ -293,3 +293,17 @@ def test_snapshot_first_on_a_two_way_run_says_which_server_it_does_not_save(make
     assert code == 0 and "this run also writes to 'home'" in err, err
     taken = read_snapshot(json.loads(out.splitlines()[-1])["snapshot"])
     assert [u.name for u in taken.users] == ["alice"] and taken.server.name == "Cabin"
+
+
+def test_snapshot_of_the_entry_own_user_by_name_lists_no_users_and_a_snapshot_entry_is_refused(make_pair, capsys,
+                                                                                                 tmp_path):
+    pair = make_pair()
+    household(pair.source, users=("alice",))
+    pair.source.emulator.faults.fail_matching(r"^/Users$", 403, count=10)  # a user who may not list users
+    code, out, err = cli(capsys, "snapshot", "home", "--user", "ALICE", "-o", str(tmp_path / "a.jsonl"))
+    assert code == 0 and "3 items of 1 users (alice 3)" in out, err
+    code, _, err = cli(capsys, "snapshot", "home", "--all-users", "-o", str(tmp_path / "b.jsonl"))
+    assert code == 3 and "administrator rights needed" in err and not (tmp_path / "b.jsonl").exists()
+    restore_pair(pair, tmp_path / "a.jsonl")
+    code, _, err = cli(capsys, "snapshot", "saved")
+    assert code == 2 and "is a snapshot file" in err
