@@ -228,3 +228,29 @@ def test_a_snapshot_entry_saves_and_loads_as_its_path_only(tmp_path):
     cf.save_server(ServerEntry("saved", "http://127.0.0.1:2", "u", "alice", "t"))  # and back to a server
     loaded = cf.load().server("saved")
     assert loaded.snapshot is None and loaded.url == "http://127.0.0.1:2" and "snapshot" not in cf.path.read_text()
+
+
+async def test_played_pages_stop_on_a_server_that_ignores_start_index_and_drop_overlaps():
+    """The snapshot's played read keeps only the previous page's ids (flat memory) and still never loops."""
+    from cwtui.core.errors import BadResponse
+
+    from .test_client_unit import Fake, js, movie, page_handler
+
+    fake = Fake()
+    fake.on("GET", "/Items", page_handler(1000, ignore_start=True))
+    async with fake.client() as c:
+        with pytest.raises(BadResponse, match="same 100 items again"):
+            async for _ in c.played_pages(page_size=100):
+                pass
+    assert len(fake.calls("GET", "/Items")) == 2
+    assert fake.calls("GET", "/Items")[0].url.params["filters"] == "IsPlayed"
+
+    def overlapping(request):  # each page repeats the previous page's last item (an unstable sort)
+        low = max(0, int(request.url.params["startIndex"]) - 1)
+        return js({"Items": [movie(n + 1) for n in range(low, min(25, low + 10))]})
+
+    fake = Fake()
+    fake.on("GET", "/Items", overlapping)
+    async with fake.client() as c:
+        items = await c.played_items(page_size=10)
+    assert sorted(int(i.id, 16) for i in items) == list(range(1, 26))  # each once
