@@ -16,12 +16,15 @@ from cwtui.core.models import (
     ItemResult,
     Plan,
     PlanRow,
+    ProgressSettings,
     SideInfo,
     Status,
     format_ms,
 )
 
-ACTION_WORD = {Action.UPSERT: "WRITE", Action.CLEAR: "CLEAR", Action.SKIP: "skip"}
+ACTION_WORD = {Action.UPSERT: "WRITE", Action.CLEAR: "CLEAR", Action.FINISH: "FINISH", Action.MARK_PLAYED: "PLAYED",
+               Action.SKIP: "skip"}
+MARKS_PLAYED = (Action.FINISH, Action.MARK_PLAYED)
 DIRECTION_WORD = {TO_DESTINATION: "-> dest", TO_SOURCE: "<- source"}
 
 
@@ -73,7 +76,7 @@ def plan_json(plan: Plan, *, include_skipped: bool = True) -> dict[str, Any]:
             "effective_max_percent": plan.effective_max_percent or None,
             "timestamp_tolerance_seconds": s.timestamp_tolerance_seconds,
             "respect_server_resume_rules": s.respect_server_resume_rules, "replay_watched": s.replay_watched,
-            "libraries": list(s.libraries),
+            "finish": s.finish, "played": s.played, "libraries": list(s.libraries),
             "destination_resume_rules": None if plan.rules is None else {
                 "min_resume_pct": plan.rules.min_resume_pct, "max_resume_pct": plan.rules.max_resume_pct,
                 "min_resume_duration_seconds": plan.rules.min_resume_duration_seconds},
@@ -145,19 +148,23 @@ def print_plan(plan: Plan, out: TextIO, *, show_all: bool) -> None:
     elif plan.rows:
         out.write("Nothing to write. (--all shows the skipped rows and why.)\n")
     summary = plan.summary()
-    out.write(_totals_text(summary["by_action"]) + ("" if show_all else " (--all to see them)") + "\n")
+    out.write(_totals_text(summary["by_action"], plan.settings) + ("" if show_all else " (--all to see them)") + "\n")
     if "by_direction" in summary:
         ways = summary["by_direction"]
         out.write(f"  {ways[TO_DESTINATION]} to the destination, {ways[TO_SOURCE]} to the source\n")
     for name, totals in summary.get("by_user", {}).items():
-        out.write(f"  {safe_text(name)}: {_totals_text(totals['by_action'])}\n")
+        out.write(f"  {safe_text(name)}: {_totals_text(totals['by_action'], plan.settings)}\n")
     by_reason = summary["by_reason"]
     if by_reason:
         out.write("by reason: " + ", ".join(f"{k} {v}" for k, v in sorted(by_reason.items())) + "\n")
 
 
-def _totals_text(by_action: dict[str, int]) -> str:
-    return (f"{by_action.get('upsert', 0)} to write, {by_action.get('clear', 0)} to clear, "
+def _totals_text(by_action: dict[str, int], settings: ProgressSettings) -> str:
+    """The counts by action; finishes and mark_played writes are named when there are any or their setting is on."""
+    finish, played = by_action.get("finish", 0), by_action.get("mark_played", 0)
+    marks = (f"{finish} to finish, " if finish or settings.finish else "") + (
+        f"{played} to mark played, " if played or settings.played else "")
+    return (f"{by_action.get('upsert', 0)} to write, {by_action.get('clear', 0)} to clear, {marks}"
             f"{by_action.get('skip', 0)} skipped")
 
 
@@ -172,6 +179,8 @@ def result_line(result: ItemResult) -> str:
     if result.dry_run and result.status is Status.APPLIED:
         status = "DRY RUN would write"
     moved = f"{format_ms(result.before_ms)} -> {format_ms(result.after_ms)}"
+    if result.action in MARKS_PLAYED:  # the position alone would not say that it was marked played
+        moved += " finished" if result.action is Action.FINISH else " marked played"
     detail = f" ({safe_text(result.detail)})" if result.detail else ""
     who = {TO_SOURCE: "<- ", TO_DESTINATION: "-> "}.get(result.direction, "")
     if result.source_user:

@@ -122,10 +122,22 @@ def _step(seq: int, row: PlanRow, version: VersionPlan, forced: bool, plan: Plan
     else:
         return Step(**common, action=Action.SKIP, target=Target(0),
                     report=rules.Verdict(Status.SKIPPED, version.reason, version.rule))
-    target = (Target(0) if action is Action.CLEAR else
+    target = (Target(0) if action is Action.CLEAR else _played_target(action, winner, version) or
               Target(winner.position_ticks if winner else 0, last_played=source_at))
     return Step(**common, action=action, target=target, expected=(version.state or UserData(),), forced=forced,
                 note=f"forced ({row.reason.value})" if forced else "")
+
+
+def _played_target(action: Action, winner: UserData | None, version: VersionPlan) -> Target | None:
+    """A finish keeps the written item's play count (at least 1; the engine re-reads it live), a mark_played copies
+    the winner's (the source's); both carry its last-played time (left out when it has none). None otherwise."""
+    source = winner or UserData()
+    if action is Action.FINISH:
+        return Target(0, played=True, play_count=max((version.state or UserData()).play_count, 1),
+                      last_played=source.last_played)
+    if action is Action.MARK_PLAYED:
+        return Target(0, played=True, play_count=source.play_count, last_played=source.last_played)
+    return None
 
 
 class ApplyRun(Run):

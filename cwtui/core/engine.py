@@ -295,6 +295,8 @@ class Run:
         if self.dry_run:
             for step, before, target in go:
                 decided[step.seq] = self._result(step, Status.APPLIED, Reason.WRITTEN,
+                                                 f"dry run: would write {_describe(target)}"
+                                                 if target.played else
                                                  f"dry run: would write {format_ms(target.position_ticks // 10_000)}",
                                                  before=before)
         elif go and self._cancel.is_set():
@@ -318,10 +320,13 @@ class Run:
     @staticmethod
     def _final_target(step: Step, now: UserData) -> Target:
         """The write as the live state wants it: a replay of a played item clears Played in the same POST and keeps
-        its play count; a restore takes the unplayed route only when a last-played time must go away."""
+        its play count; a finish keeps the live play count (at least 1); a restore takes the unplayed route only
+        when a last-played time must go away."""
         target = step.target
         if step.action is Action.UPSERT and now.played and target.played is None:
             return replace(target, played=False, play_count=now.play_count)
+        if step.action is Action.FINISH:
+            return replace(target, play_count=max(now.play_count, 1))
         if step.action is Action.RESTORE:
             return target.against(now)
         return target

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from cwtui.core.errors import ServerError
 from cwtui.core.jellyfin import JellyfinClient
@@ -29,12 +29,19 @@ Progress = Callable[[str], None]
 """Called with a short sentence each time indexing moves on (for a progress line)."""
 
 EPISODE_LISTS_AT_ONCE = 8
+EPISODE_LISTS_BEFORE_FULL_READ = 100
+"""Setting `played` over a whole library: past this many series to look in, every destination episode is read in
+pages (one request per 500 episodes) instead of one episode list per series (3,000 requests for 3,000 series)."""
 
 
 @dataclass
 class Indexed:
     matches: list[Match]
     zeros: list[ZeroCandidate]
+    played: list[Match] = field(default_factory=list)
+    """Setting `played`: the source's played items without a position, matched (see `index_played`)."""
+    played_on_destination: frozenset[str] = frozenset()
+    """Setting `played`: the ids the destination's played list names."""
 
 
 class SharedIndex:
@@ -114,8 +121,9 @@ class _SeriesLookup:
 
 async def index_pair(source: JellyfinClient, destination: JellyfinClient, *, same_server: bool,
                      library_ids: list[str] | None = None, progress: Progress | None = None,
-                     shared: tuple[SharedIndex, SharedIndex] | None = None) -> Indexed:
-    """Everything the planner needs: a Match per source resume item and the destination's extra resume rows.
+                     shared: tuple[SharedIndex, SharedIndex] | None = None, played: bool = False) -> Indexed:
+    """Everything the planner needs: a Match per source resume item and the destination's extra resume rows; with
+    `played`, also the played items of both sides (`index_played`).
 
     `shared` (household runs) holds the source's and the destination's library reads across users."""
     say = progress or (lambda _msg: None)
@@ -124,7 +132,11 @@ async def index_pair(source: JellyfinClient, destination: JellyfinClient, *, sam
     src_resume, dst_resume = await asyncio.gather(source.resume_items(library_ids), destination.resume_items())
     say(f"Source has {len(src_resume)} resumable items; destination {len(dst_resume)}")
     if same_server:
-        return await _index_same_server(source, destination, src_resume, dst_resume, say)
+        indexed = await _index_same_server(source, destination, src_resume, dst_resume, say)
+        if played:
+            indexed.played, indexed.played_on_destination = await index_played(
+                source, destination, same_server=True, library_ids=library_ids, progress=say)
+        return indexed
 
     movies = [i for i in src_resume if i.kind is ItemKind.MOVIE]
     episodes = [i for i in src_resume if i.kind is ItemKind.EPISODE]
@@ -143,16 +155,8 @@ async def index_pair(source: JellyfinClient, destination: JellyfinClient, *, sam
     lookup = _SeriesLookup(src_series or [], dst_series or [])
     matches: list[Match] = [match_movie(m, movie_index) for m in movies] if movies else []
 
-    resolved = {e.id: lookup.resolve(e.series_id) for e in episodes}
-    await lookup.load_episodes(destination, (s for _, found in resolved.values() for s in found), dst_shared)
+    matches += await _match_episodes(destination, episodes, lookup, dst_shared)
     say(f"Read episode lists of {len(lookup.episodes)} destination series")
-    fallback = [e for e in episodes
-                if resolved[e.id][0] is not MatchStatus.MATCHED or e.season is None or e.episode is None]
-    episode_index = (await _shared(dst_shared, ("episode_index",), lambda: _episode_index(destination))
-                     if fallback else None)
-    for e in episodes:
-        status, found = resolved[e.id]
-        matches.append(match_episode(e, status, found, lookup.episodes, episode_index))
     if dst_shared is not None and dst_shared.foreign(destination):
         matches = await _own_user_data(destination, matches)
 
@@ -165,7 +169,76 @@ async def index_pair(source: JellyfinClient, destination: JellyfinClient, *, sam
         full = await _with_media_sources(destination, [z.destination.id for z in zeros])
         zeros = [replace(z, destination=full.get(z.destination.id, z.destination)) for z in zeros]
     say(f"Matched {sum(m.status is MatchStatus.MATCHED for m in matches)} of {len(matches)} items")
-    return Indexed(matches, zeros)
+    indexed = Indexed(matches, zeros)
+    if played:
+        indexed.played, indexed.played_on_destination = await index_played(
+            source, destination, same_server=False, library_ids=library_ids, movie_index=movie_index,
+            lookup=lookup if need_series else None, progress=say, shared=shared)
+    return indexed
+
+
+async def _match_episodes(destination: JellyfinClient, episodes: list[Item], lookup: _SeriesLookup,
+                          shared: SharedIndex | None = None, lists_at_most: int | None = None) -> list[Match]:
+    """Source episodes to destination episodes: through the matched series' episode lists, and a full episode index
+    only when some episode's series cannot be matched (or it has no season or episode number). Past `lists_at_most`
+    series, every destination episode is read in pages instead (one request per 500, not one per series)."""
+    resolved = {e.id: lookup.resolve(e.series_id) for e in episodes}
+    fallback = [e for e in episodes
+                if resolved[e.id][0] is not MatchStatus.MATCHED or e.season is None or e.episode is None]
+    wanted = {s.id for _, found in resolved.values() for s in found} - set(lookup.episodes)
+    if lists_at_most is not None and len(wanted) > lists_at_most:
+        every = await _shared(shared, ("all_episodes",), lambda: _all_episodes(destination))
+        by_series: dict[str | None, list[Item]] = {}
+        for ep in every:
+            by_series.setdefault(ep.series_id, []).append(ep)
+        lookup.episodes.update({sid: episodes_by_number(by_series.get(sid, [])) for sid in wanted})
+        episode_index = ProviderIndex(every) if fallback else None
+    else:
+        await lookup.load_episodes(destination, (s for _, found in resolved.values() for s in found), shared)
+        episode_index = (await _shared(shared, ("episode_index",), lambda: _episode_index(destination))
+                         if fallback else None)
+    return [match_episode(e, *resolved[e.id], lookup.episodes, episode_index) for e in episodes]
+
+
+async def _all_episodes(client: JellyfinClient) -> list[Item]:
+    return [episode async for page in client.library_pages(types=("Episode",)) for episode in page]
+
+
+async def index_played(source: JellyfinClient, destination: JellyfinClient, *, same_server: bool,
+                       library_ids: list[str] | None = None, movie_index: ProviderIndex | None = None,
+                       lookup: _SeriesLookup | None = None, progress: Progress | None = None,
+                       shared: tuple[SharedIndex, SharedIndex] | None = None) -> tuple[list[Match], frozenset[str]]:
+    """Setting `played`: both played lists (paged, once per user), and the source's played items without a position
+    matched as resume items are (an item with a position is a resume item: the position rules decide it).
+
+    The destination movie index and series lookup the resume matching built are reused; what it did not need is
+    read here. Returns the matches and the ids the destination's played list names.
+    """
+    say = progress or (lambda _msg: None)
+    say("Reading both played lists")
+    src_played, dst_played = await asyncio.gather(source.played_items(library_ids), destination.played_items())
+    on_destination = frozenset(i.id for i in dst_played)
+    items = [i for i in src_played if not i.virtual and i.user_data is not None and i.user_data.played
+             and i.user_data.position_ticks == 0]
+    say(f"Source has {len(items)} played items without a position; destination {len(on_destination)} played")
+    if same_server:
+        found = {i.id: i for i in await destination.items_by_ids(i.id for i in items)} if items else {}
+        return [match_same_server(i, found.get(i.id)) for i in items], on_destination
+    movies = [i for i in items if i.kind is ItemKind.MOVIE]
+    episodes = [i for i in items if i.kind is ItemKind.EPISODE]
+    src_shared, dst_shared = shared or (None, None)
+    if movies and movie_index is None:
+        movie_index = await _shared(dst_shared, ("movies",), lambda: _movie_index(destination, [None]))
+    if episodes and lookup is None:
+        src_series, dst_series = await asyncio.gather(_shared(src_shared, ("series",), source.series_list),
+                                                      _shared(dst_shared, ("series",), destination.series_list))
+        lookup = _SeriesLookup(src_series, dst_series)
+    matches = [match_movie(m, movie_index) for m in movies] if movies else []
+    matches += await _match_episodes(destination, episodes, lookup, dst_shared,
+                                     lists_at_most=EPISODE_LISTS_BEFORE_FULL_READ) if episodes else []
+    if dst_shared is not None and dst_shared.foreign(destination):  # the shared reads carry another user's data
+        matches = await _own_user_data(destination, matches)
+    return matches, on_destination
 
 
 async def _own_user_data(destination: JellyfinClient, matches: list[Match]) -> list[Match]:

@@ -354,8 +354,12 @@ class JellyfinClient:
                     yield new
 
     async def played_items(self, library_ids: Iterable[str] | None = None, page_size: int = 500) -> list[Item]:
-        """Every movie and episode this user has marked played, one pass per library if given."""
-        return [item async for page in self.played_pages(library_ids, page_size) for item in page]
+        """Every movie and episode this user has marked played (setting `played`), one pass per library if given,
+        each once."""
+        seen: dict[str, Item] = {}
+        async for page in self.played_pages(library_ids, page_size):
+            _fresh(page, seen)
+        return list(seen.values())
 
     async def has_versions(self) -> bool:
         """12.0 keeps progress per version of a movie and hides alternate versions from /Items (§2.6)."""

@@ -212,6 +212,10 @@ class ProgressSettings:
     timestamp_tolerance_seconds: int = 30
     respect_server_resume_rules: bool = True
     replay_watched: bool = False
+    finish: bool = False
+    """A destination row the source finished later (played, at 0) is marked played at 0, not left half-watched."""
+    played: bool = False
+    """Items the source has played and the destination has neither played nor started are marked played (restores)."""
     libraries: tuple[str, ...] = ()
     """Source library names or ids; empty means all."""
 
@@ -237,6 +241,10 @@ class Action(StrEnum):
     SKIP = "skip"
     RESTORE = "restore"
     """Undo: give an item back its journaled prior state."""
+    FINISH = "finish"
+    """Played, position 0, the destination's play count (at least 1) and the source's last-played time: one POST."""
+    MARK_PLAYED = "mark_played"
+    """Played with the source's play count and last-played time (setting `played`): one POST."""
 
 
 class Reason(StrEnum):
@@ -267,6 +275,12 @@ class Reason(StrEnum):
     """10.8-10.10: this destination item shares one stored row with another, which is written instead."""
     ALTERNATE_VERSIONS = "alternate_versions"
     """12.0: the item has alternate versions; clearing one is refused until proven safe on a real 12.0 server."""
+    FINISHED_ON_SOURCE = "finished_on_source"
+    """The source finished it (played, at 0) later than the destination last played it: finish it there too."""
+    PLAYED_ON_SOURCE = "played_on_source"
+    """The source has it played; the destination has neither played nor started it (setting `played`)."""
+    FINISH_DISABLED = "finish_disabled"
+    """The source finished it, but `finish` (and `remove`) are off, so nothing is written."""
     # decided live, at apply time
     ACTIVE_SESSION = "active_session"
     SESSION_CHECK_FAILED = "session_check_failed"
@@ -291,6 +305,10 @@ class Reason(StrEnum):
     """Both sides changed since they agreed and their last-played times do not say which is newer: the user picks."""
 
 
+WRITES = (Action.UPSERT, Action.CLEAR, Action.FINISH, Action.MARK_PLAYED)
+"""The actions a plan row or version can write (RESTORE belongs to undo, SKIP writes nothing)."""
+
+
 @dataclass(frozen=True)
 class VersionPlan:
     """What one destination item of a row gets, decided against that item's own state."""
@@ -304,7 +322,7 @@ class VersionPlan:
 
     @property
     def writes(self) -> bool:
-        return self.action in (Action.UPSERT, Action.CLEAR)
+        return self.action in WRITES
 
 
 @dataclass(frozen=True)

@@ -44,9 +44,13 @@ def plan_rows(
     server_rules: ResumeRules | None,
     *,
     shared_rows: bool = False,
+    played: list[Match] | None = None,
+    played_on_destination: frozenset[str] = frozenset(),
 ) -> list[PlanRow]:
     """Decide every row. `server_rules` are the destination's; they only count while respect_server_resume_rules
-    is on. `shared_rows` says the destination keeps one stored row per user-data key (Jellyfin 10.8-10.10)."""
+    is on. `shared_rows` says the destination keeps one stored row per user-data key (Jellyfin 10.8-10.10).
+    `played` (setting `played` on) are the source's played items without a position, matched; the destination's
+    played list names `played_on_destination`."""
     if not settings.enable:
         return []
     server_rules = server_rules if settings.respect_server_resume_rules else None
@@ -60,6 +64,8 @@ def plan_rows(
         else:
             rows.append(rules.gate(rules.decide_source_row(match, settings, server_rules, cap), settings))
     rows += [rules.gate(row, settings) for row in _zero_rows(zeros, settings)]
+    if settings.played and played:
+        rows += _played_rows(played, rows, played_on_destination)
     return _write_shared_rows_once(rows) if shared_rows else rows
 
 
@@ -103,6 +109,23 @@ def _zero_rows(zeros: list[ZeroCandidate], settings: ProgressSettings) -> list[P
         grouped.setdefault(key, []).append(z)
     return [rules.decide_zero_row(group[0].source, tuple(g.destination for g in group), key, settings)
             for key, group in grouped.items()]
+
+
+def _played_rows(played: list[Match], rows: list[PlanRow], on_destination: frozenset[str]) -> list[PlanRow]:
+    """Rule 13 rows, after every other row: an item another row already decides (a finish or clear of the same
+    source item, a write to the same destination item) is left to that row, so each item gets one write per run;
+    of several source copies of one title, the one played last is used."""
+    keys = {row.key for row in rows}
+    taken = {item_id for row in rows for item_id in row.destination_item_ids}
+    fresh = [m for m in played if m.source.id not in keys and not taken & {d.id for d in m.destinations}]
+    winners = _copy_winners(fresh)
+    out = []
+    for match in fresh:
+        winner = winners.get(match.source.id)
+        row = rules.superseded_row(match, winner) if winner else rules.decide_played_row(match, on_destination)
+        if row is not None:
+            out.append(row)
+    return out
 
 
 def _write_shared_rows_once(rows: list[PlanRow]) -> list[PlanRow]:

@@ -1,4 +1,4 @@
-"""Every sync decision, as pure functions: the plan's rules 1-12 and the live re-check just before a write.
+"""Every sync decision, as pure functions: the plan's rules 1-13 and the live re-check just before a write.
 
 One vocabulary (`Action`, `Reason`) for both, so a reason code means the same thing wherever it is printed, and a
 newcomer finds in this one module where any row or result got its reason. No I/O, no clock.
@@ -84,14 +84,16 @@ def reaches(now: UserData, target: Target, *, margin_ticks: int = SAME_WITHIN_TI
 
 
 def verified(now: UserData, target: Target, action: Action) -> bool:
-    """The read-back check after a write: the exact millisecond, and for a restore every field of the prior state."""
+    """The read-back check after a write: the exact millisecond, the played flag, last-played time and play count the
+    write sent (a finish, a mark_played, a replay), and for a restore every field of the prior state."""
     if action is Action.RESTORE:
         prior = UserData(target.position_ticks, bool(target.played), target.play_count or 0, target.last_played)
         return same_state(now, prior)
-    return now.position_ms == ticks_to_ms(target.position_ticks) and reaches(now, target, margin_ticks=10_000)
+    return (now.position_ms == ticks_to_ms(target.position_ticks) and reaches(now, target, margin_ticks=10_000)
+            and (target.play_count is None or now.play_count == target.play_count))
 
 
-# --- the plan: rules 1-12 ---------------------------------------------------------------------------
+# --- the plan: rules 1-13 ---------------------------------------------------------------------------
 
 
 def effective_max_percent(settings: ProgressSettings, rules: ResumeRules | None) -> float | None:
@@ -209,9 +211,21 @@ def decide_version(row: PlanRow, dest: Item, settings: ProgressSettings) -> tupl
                                                       f"more than {tol} s later than the destination")
 
 
+CLEAR_RULE = "rule 11: the source played it and is at 0: clear the destination's position"
+
+
+def finished_later(source: UserData, d_at: datetime | None, tolerance_s: float) -> bool:
+    """Issue 13 §1: a source at 0 that is marked played, with a last-played time later than the destination's by more
+    than the tolerance (or the destination has none). Within the tolerance, or with no source time, it is a clear."""
+    s_at = source.last_played
+    return (source.played and source.position_ticks == 0 and s_at is not None
+            and (d_at is None or later_by_more(s_at, d_at, tolerance_s)))
+
+
 def decide_zero_row(source: Item | None, destinations: tuple[Item, ...], key: str,
                     settings: ProgressSettings) -> PlanRow:
-    """Rule 11: destination resume rows the source's resume list lacks. Only an explicit 0 clears; absence never."""
+    """Rule 11: destination resume rows the source's resume list lacks. Only an explicit 0 clears (or, finished on
+    the source later, finishes); absence never. `gate` applies the switches."""
     tol = settings.timestamp_tolerance_seconds
     first = destinations[0]
     if not explicit_zero(source):
@@ -245,25 +259,75 @@ def decide_zero_row(source: Item | None, destinations: tuple[Item, ...], key: st
         elif d_at is not None and s_at is None:
             versions.append(VersionPlan(dest.id, dest.user_data, Action.SKIP, Reason.NO_TIMESTAMPS,
                                         "rule 11: the destination has a last-played time and the source has none"))
+        elif finished_later(row.source, d_at, tol):
+            versions.append(VersionPlan(dest.id, dest.user_data, Action.FINISH, Reason.FINISHED_ON_SOURCE,
+                                        f"rule 11: the source finished it (played, at 0, last played {when(s_at)}; "
+                                        f"here {when(d_at)}): mark it played at 0 here too"))
         else:
-            versions.append(VersionPlan(dest.id, dest.user_data, Action.CLEAR, Reason.EXPLICIT_ZERO,
-                                        "rule 11: the source played it and is at 0: clear the destination's position"))
+            versions.append(VersionPlan(dest.id, dest.user_data, Action.CLEAR, Reason.EXPLICIT_ZERO, CLEAR_RULE))
     chosen = next((v for v in versions if v.writes), versions[0])
     return replace(row, action=chosen.action, reason=chosen.reason, rule=chosen.rule, versions=tuple(versions),
                    destination=chosen.state or UserData())
 
 
 def gate(row: PlanRow, settings: ProgressSettings) -> PlanRow:
-    """Rule 12: add/remove switched off turn writes into skips, keeping the rule that wanted the write."""
-    if row.action is Action.UPSERT and not settings.add:
-        reason, rule = Reason.ADD_DISABLED, f"rule 12: add is off (would upsert: {row.rule})"
-    elif row.action is Action.CLEAR and not settings.remove:
-        reason, rule = Reason.REMOVE_DISABLED, f"rule 12: remove is off (would clear: {row.rule})"
-    else:
-        return row
-    versions = tuple(replace(v, action=Action.SKIP, reason=reason, rule=rule) if v.writes else v
-                     for v in row.versions)
-    return replace(row, action=Action.SKIP, reason=reason, rule=rule, versions=versions)
+    """Rule 12: switches that are off turn writes into skips, keeping the rule that wanted the write. With `finish`
+    off a finish is decided as today: a clear when `remove` is on, else `finish_disabled` (the switch that helps)."""
+    head = _gated(VersionPlan("", row.destination, row.action, row.reason, row.rule), settings)
+    versions = tuple(_gated(v, settings) for v in row.versions)
+    if (head.action, head.reason) == (row.action, row.reason):
+        return row if versions == row.versions else replace(row, versions=versions)
+    live = next((v for v in versions if v.writes), None)
+    chosen = head if live is None else live
+    return replace(row, action=chosen.action, reason=chosen.reason, rule=chosen.rule, versions=versions,
+                   destination=row.destination if live is None or live.state is None else live.state)
+
+
+def _gated(v: VersionPlan, settings: ProgressSettings) -> VersionPlan:
+    if v.action is Action.FINISH and not settings.finish:
+        if settings.remove:
+            return replace(v, action=Action.CLEAR, reason=Reason.EXPLICIT_ZERO, rule=CLEAR_RULE)
+        return replace(v, action=Action.SKIP, reason=Reason.FINISH_DISABLED,
+                       rule=f"rule 12: finish is off (would finish: {v.rule})")
+    if v.action is Action.UPSERT and not settings.add:
+        return replace(v, action=Action.SKIP, reason=Reason.ADD_DISABLED,
+                       rule=f"rule 12: add is off (would upsert: {v.rule})")
+    if v.action is Action.CLEAR and not settings.remove:
+        return replace(v, action=Action.SKIP, reason=Reason.REMOVE_DISABLED,
+                       rule=f"rule 12: remove is off (would clear: {v.rule})")
+    return v
+
+
+def decide_played_row(match: Match, played_on_destination: frozenset[str] = frozenset()) -> PlanRow | None:
+    """Rule 13 (setting `played`): a source item marked played, with no position, against its destination items.
+
+    `played_on_destination` holds the ids the destination's played list names (its stored rows). None when a
+    destination item is in progress: its resume row is decided by rules 6-11, never here.
+    """
+    row = base_row(match.source, match.destinations, how=match.how)
+    if match.status is not MatchStatus.MATCHED:
+        reason = Reason.AMBIGUOUS if match.status is MatchStatus.AMBIGUOUS else Reason.UNRESOLVED
+        return skip_all(row, match.destinations, reason, f"rule 13: {match.status.value}: {match.how}")
+    if any((d.user_data or UserData()).position_ticks > 0 for d in match.destinations):
+        return None
+    s = row.source
+    versions = []
+    for dest in match.destinations:
+        if dest.user_data is None:
+            versions.append(VersionPlan(dest.id, None, Action.SKIP, Reason.READ_FAILED,
+                                        "rule 13: the destination sent this item without its user data, so its "
+                                        "state is unknown; nothing is written to it"))
+        elif dest.user_data.played or dest.id in played_on_destination:
+            versions.append(VersionPlan(dest.id, dest.user_data, Action.SKIP, Reason.ALREADY_WATCHED,
+                                        "rule 13: the destination has it marked played already"))
+        else:
+            versions.append(VersionPlan(dest.id, dest.user_data, Action.MARK_PLAYED, Reason.PLAYED_ON_SOURCE,
+                                        f"rule 13: the source has it marked played (play count {s.play_count}, "
+                                        f"last played {when(s.last_played)}) and the destination has neither played "
+                                        "nor started it: mark it played"))
+    chosen = next((v for v in versions if v.writes), versions[0])
+    return replace(row, action=chosen.action, reason=chosen.reason, rule=chosen.rule, versions=tuple(versions),
+                   destination=chosen.state or UserData())
 
 
 def copy_preference(item: Item) -> tuple:

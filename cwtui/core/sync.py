@@ -230,7 +230,8 @@ class PairSync:
             return [reversed_row(r) for r in rows]
         library_ids = await self._library_ids(source)
         indexed = await index_pair(source, destination, same_server=same_server, library_ids=library_ids,
-                                   progress=say, shared=shared)
+                                   progress=say, shared=shared,
+                                   played=self.pair.progress.played and self.mode != TWO_WAY)
         if self.mode == TWO_WAY:
             base = self.bases.load(self.pair.name)
             return two_way_rows(indexed.matches, indexed.zeros, self.pair.progress, rules,
@@ -238,7 +239,8 @@ class PairSync:
                                 shared_rows={TO_DESTINATION: self.destination_info.version_tuple < (10, 11),
                                              TO_SOURCE: self.source_info.version_tuple < (10, 11)})
         return plan_rows(indexed.matches, indexed.zeros, self.pair.progress, rules.get(TO_DESTINATION),
-                         shared_rows=self.destination_info.version_tuple < (10, 11))
+                         shared_rows=self.destination_info.version_tuple < (10, 11), played=indexed.played,
+                         played_on_destination=indexed.played_on_destination)
 
     async def _household(self, same_server: bool, notices: list[str], wanted: Iterable[str] | None) -> list[UserPair]:
         """The pair's user map, resolved against both servers' users and checked against what each token may do."""

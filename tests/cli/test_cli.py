@@ -251,3 +251,31 @@ def test_login_with_quick_connect(make_pair, capsys, monkeypatch):
     assert code == 0, err
     assert "Quick Connect code:" in err
     assert pair.config_file.load().server("viaqc").user_id == pair.source.user_id
+
+
+def test_plan_and_apply_show_finish_and_mark_played(make_pair, capsys):
+    pair = make_pair(finish=True, played=True)
+    ids = seed(pair)
+    src, dst = pair.source, pair.destination
+    # Film 2: half-watched on the destination, finished later on the source; Film 1: played on the source only
+    src.state.set_user_data(src.user_id, ids[("source", 2)], played=True, play_count=1, last_played=at(900))
+    dst.state.set_user_data(dst.user_id, ids[("destination", 2)], position_ticks=ticks(30 * MIN), last_played=at(0))
+    src.state.set_user_data(src.user_id, ids[("source", 1)], played=True, play_count=2, last_played=at(800))
+    code, out, _ = cli(capsys, "plan", "home-to-cabin", "--json")
+    plan = json.loads(out)
+    assert code == 0 and plan["effective"]["finish"] is True and plan["effective"]["played"] is True
+    rows = {r["title"]: (r["action"], r["reason"]) for r in plan["rows"]}
+    assert rows["Film [bold]2[/bold]"] == ("finish", "finished_on_source")
+    assert rows["Film [bold]1[/bold]"] == ("mark_played", "played_on_source")
+    assert plan["summary"]["by_action"] == {"upsert": 1, "finish": 1, "mark_played": 1}
+
+    _, out, _ = cli(capsys, "plan", "home-to-cabin")
+    assert "FINISH" in out and "PLAYED" in out
+    assert "1 to write, 0 to clear, 1 to finish, 1 to mark played, 0 skipped" in out
+
+    code, out, _ = cli(capsys, "apply", "home-to-cabin", "--yes")
+    assert code == 0
+    applied = [line for line in out.splitlines() if line.startswith("APPLIED")]
+    assert len(applied) == 3
+    assert any("30:00 -> 0:00 finished" in line and "Film [bold]2" in line for line in applied)
+    assert any("0:00 -> 0:00 marked played" in line and "Film [bold]1" in line for line in applied)

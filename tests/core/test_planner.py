@@ -227,8 +227,10 @@ def test_rule11_versions_are_one_row():
 def test_rule12_add_and_remove_switches():
     row = decide(movie(600), movie(0), settings=ProgressSettings(add=False))
     assert (row.action, row.reason) == (Action.SKIP, Reason.ADD_DISABLED)
+    row = zero(movie(0, played=True, last=20), movie(600, last=0), settings=ProgressSettings(remove=False))
+    assert (row.action, row.reason) == (Action.SKIP, Reason.REMOVE_DISABLED)  # within the tolerance: a clear
     row = zero(movie(0, played=True, last=100), movie(600, last=0), settings=ProgressSettings(remove=False))
-    assert (row.action, row.reason) == (Action.SKIP, Reason.REMOVE_DISABLED)
+    assert (row.action, row.reason) == (Action.SKIP, Reason.FINISH_DISABLED)  # finished later: `finish` would help
 
 
 def test_rule12_enable_off_plans_nothing():

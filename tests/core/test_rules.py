@@ -7,7 +7,9 @@ from dataclasses import replace
 import pytest
 
 from cwtui.core import rules
-from cwtui.core.models import Action, Item, ItemKind, Reason, Session, Status, Target, UserData
+from cwtui.core.match import Match, MatchStatus
+from cwtui.core.models import Action, Item, ItemKind, ProgressSettings, Reason, Session, Status, Target, UserData
+from cwtui.core.planner import ZeroCandidate, plan_rows
 
 from .factories import at, movie, ticks, ud
 
@@ -162,3 +164,140 @@ def test_three_way(s, d, agreed, want):
     direction, reason, rule = rules.three_way(s, d, agreed, 30)
     assert (direction, reason.value) == want
     assert rule.startswith("two-way")
+
+
+# --- issue 13: finish (rule 11) and played (rule 13) --------------------------------------------------------
+
+def zero_row(src, dst, **settings):
+    rows = plan_rows([], [ZeroCandidate(dst, src)], ProgressSettings(**settings), None)
+    assert len(rows) == 1
+    return rows[0]
+
+
+@pytest.mark.parametrize("source_last, finishes", [(131, True), (130.001, True), (130, False), (100, False)])
+def test_finish_needs_the_source_played_later_by_more_than_the_tolerance(source_last, finishes):
+    # destination last played at 100 s, tolerance 30 s: "later by more than" means strictly more than 30 s
+    row = zero_row(movie(0, played=True, count=2, last=source_last), movie(600, last=100), finish=True, remove=True)
+    expected = (Action.FINISH, Reason.FINISHED_ON_SOURCE) if finishes else (Action.CLEAR, Reason.EXPLICIT_ZERO)
+    assert (row.action, row.reason) == expected
+
+
+def test_finish_when_the_destination_never_played_it_and_not_without_a_source_time():
+    row = zero_row(movie(0, played=True, last=5), movie(600, last=None), finish=True)
+    assert (row.action, row.reason) == (Action.FINISH, Reason.FINISHED_ON_SOURCE)
+    # played on the source but no last-played time: today's explicit-zero rule (a clear, here switched off)
+    row = zero_row(movie(0, played=True, last=None), movie(600, last=None), finish=True)
+    assert (row.action, row.reason) == (Action.SKIP, Reason.REMOVE_DISABLED)
+    # not marked played, only a last-played time: an explicit zero, never a finish
+    row = zero_row(movie(0, played=False, last=500), movie(600, last=0), finish=True, remove=True)
+    assert (row.action, row.reason) == (Action.CLEAR, Reason.EXPLICIT_ZERO)
+
+
+@pytest.mark.parametrize("finish, remove, expected", [
+    (True, True, (Action.FINISH, Reason.FINISHED_ON_SOURCE)),
+    (True, False, (Action.FINISH, Reason.FINISHED_ON_SOURCE)),
+    (False, True, (Action.CLEAR, Reason.EXPLICIT_ZERO)),
+    (False, False, (Action.SKIP, Reason.FINISH_DISABLED)),
+])
+def test_finish_and_clear_precedence(finish, remove, expected):
+    row = zero_row(movie(0, played=True, last=500), movie(600, last=0), finish=finish, remove=remove)
+    assert (row.action, row.reason) == expected
+    assert [(v.action, v.reason) for v in row.versions] == [expected]
+    if expected[1] is Reason.FINISH_DISABLED:
+        assert row.rule.startswith("rule 12: finish is off (would finish: rule 11: the source finished it")
+
+
+def test_finish_keeps_alternate_versions_and_a_near_zero_destination_as_for_clears():
+    src = movie(0, played=True, last=500)
+    alt = replace(movie(600, last=0), version_ids=("a" * 32, "b" * 32))
+    assert zero_row(src, alt, finish=True).reason is Reason.ALTERNATE_VERSIONS
+    assert zero_row(src, movie(0.5, last=0), finish=True).reason is Reason.IN_SYNC
+
+
+def test_finish_on_one_version_does_not_let_a_switched_off_clear_through():
+    # two destination versions: one finished later than it was played there, one within the tolerance (a clear)
+    src = movie(0, played=True, last=500)
+    rows = plan_rows([], [ZeroCandidate(movie(600, last=0), src), ZeroCandidate(movie(700, last=480), src)],
+                     ProgressSettings(finish=True, remove=False), None)
+    assert [(v.action, v.reason) for v in rows[0].versions] == [(Action.FINISH, Reason.FINISHED_ON_SOURCE),
+                                                               (Action.SKIP, Reason.REMOVE_DISABLED)]
+    assert rows[0].action is Action.FINISH
+
+
+def test_a_rewatch_goes_by_the_position_rules_not_finish():
+    # played on the source AND at a position: a resume item, decided by rules 6-10 whatever its Played flag
+    rows = plan_rows([Match(movie(1800, played=True, last=500), MatchStatus.MATCHED, (movie(600, last=0),), "t")],
+                     [], ProgressSettings(finish=True), None)
+    assert (rows[0].action, rows[0].reason) == (Action.UPSERT, Reason.SOURCE_AHEAD)
+
+
+def played_rows(src, dsts, status=MatchStatus.MATCHED, on_destination=frozenset(), **settings):
+    return plan_rows([], [], ProgressSettings(**{"played": True, **settings}), None,
+                     played=[Match(src, status, tuple(dsts), "t")], played_on_destination=on_destination)
+
+
+def test_played_marks_an_item_neither_played_nor_started_on_the_destination():
+    [row] = played_rows(movie(0, played=True, count=3, last=500), [movie(0, last=None)])
+    assert (row.action, row.reason) == (Action.MARK_PLAYED, Reason.PLAYED_ON_SOURCE)
+    assert "play count 3" in row.rule
+
+
+def test_played_skips_what_the_destination_played_or_has_in_progress():
+    [row] = played_rows(movie(0, played=True, last=500), [movie(0, played=True, count=1, last=0)])
+    assert (row.action, row.reason) == (Action.SKIP, Reason.ALREADY_WATCHED)
+    listed = movie(0, last=None)  # its DTO says unplayed, the destination's played list (stored rows) says played
+    [row] = played_rows(movie(0, played=True, last=500), [listed], on_destination=frozenset({listed.id}))
+    assert row.reason is Reason.ALREADY_WATCHED
+    assert played_rows(movie(0, played=True, last=500), [movie(600, last=0)]) == []  # rules 6-11 decide it
+    [row] = played_rows(movie(0, played=True, last=500), [], status=MatchStatus.UNRESOLVED)
+    assert row.reason is Reason.UNRESOLVED
+
+
+def test_played_off_plans_no_played_rows():
+    assert played_rows(movie(0, played=True, last=500), [movie(0, last=None)], played=False) == []
+
+
+def test_played_leaves_an_item_to_the_row_that_already_decides_it_and_takes_one_source_copy():
+    src = movie(0, played=True, last=500)
+    dst = movie(600, last=0)
+    rows = plan_rows([], [ZeroCandidate(dst, src)], ProgressSettings(played=True, finish=True), None,
+                     played=[Match(src, MatchStatus.MATCHED, (dst,), "t")])
+    assert [r.action for r in rows] == [Action.FINISH]  # one row, one write
+    target = movie(0, last=None)
+    old, new = movie(0, played=True, last=100), movie(0, played=True, last=900)
+    rows = plan_rows([], [], ProgressSettings(played=True), None,
+                     played=[Match(old, MatchStatus.MATCHED, (target,), "t"),
+                             Match(new, MatchStatus.MATCHED, (target,), "t")])
+    assert {r.source_item_id: r.reason for r in rows} == {old.id: Reason.SUPERSEDED_BY_COPY,
+                                                         new.id: Reason.PLAYED_ON_SOURCE}
+
+
+def test_verified_checks_the_played_flag_and_play_count_a_finish_sends():
+    target = Target(0, played=True, play_count=2, last_played=at(500))
+    assert rules.verified(ud(0, played=True, count=2, last=500), target, Action.FINISH)
+    assert not rules.verified(ud(0, played=True, count=3, last=500), target, Action.FINISH)
+    assert not rules.verified(ud(0, played=False, count=2, last=500), target, Action.FINISH)
+    assert not rules.verified(ud(0, played=True, count=2, last=None), target, Action.FINISH)
+
+
+def test_a_finish_is_skipped_live_when_playing_or_changed_since_the_plan():
+    target = Target(0, played=True, play_count=1, last_played=at(500))
+    read = ud(600, last=0)
+    playing = verdict(item(read), action=Action.FINISH, target=target, expected=(read,),
+                      sessions=[Session("s", USER, now_playing_item_id="i" * 32)])
+    assert playing.reason is Reason.ACTIVE_SESSION
+    marked = verdict(item(ud(600, played=True, count=1, last=0)), action=Action.FINISH, target=target,
+                     expected=(read,))
+    assert marked.reason is Reason.TARGET_NEWER and "marked played" in marked.detail
+    done = verdict(item(ud(0, played=True, count=1, last=500)), action=Action.FINISH, target=target, expected=(read,))
+    assert done.reason is Reason.PROGRESS_UNCHANGED
+    assert verdict(item(read), action=Action.FINISH, target=target, expected=(read,)) is None
+
+
+def test_finish_writes_a_row_shared_by_two_copies_once_on_10_10():
+    src = movie(0, played=True, last=500)
+    a, b = (replace(d, user_data=replace(d.user_data, key="tt1")) for d in (movie(600, last=0), movie(600, last=0)))
+    rows = plan_rows([], [ZeroCandidate(a, src), ZeroCandidate(b, src)], ProgressSettings(finish=True), None,
+                     shared_rows=True)
+    assert [(v.action, v.reason) for v in rows[0].versions] == [(Action.FINISH, Reason.FINISHED_ON_SOURCE),
+                                                               (Action.SKIP, Reason.SHARED_ROW)]

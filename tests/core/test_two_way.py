@@ -261,3 +261,18 @@ def test_seed_is_refused_on_a_one_way_pair(make_pair, capsys):
     code, lines, err = apply(capsys, "--seed", "destination")
     assert code == 2 and "one-way" in err
     assert minutes(pair, "source", ids, 2) == 0
+
+
+@pytest.mark.parametrize("side_name, other", [("source", "destination"), ("destination", "source")])
+def test_a_finish_made_on_either_side_is_carried_to_the_other(make_pair, capsys, side_name, other):
+    pair, ids = two_way(make_pair, finish=True)
+    agreed_start(pair, ids, capsys)
+    put(pair, side_name, ids, 0, 0, 1000, played=True, play_count=1)   # finished there
+    rows = rows_by_title(plan(capsys))
+    assert (rows["Movie 0"]["action"], rows["Movie 0"]["direction"]) == (
+        "finish", "to_destination" if side_name == "source" else "to_source")
+    code, lines, err = apply(capsys)
+    assert code == 0, err
+    done = state(pair, other, ids, 0)
+    assert (done.played, done.position_ticks, done.last_played) == (True, 0, at(1000))
+    assert [r for r in plan(capsys)["rows"] if r["action"] != "skip"] == []

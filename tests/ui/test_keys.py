@@ -248,7 +248,7 @@ async def test_filter_by_any_reason_with_a_picker(make_world):
         assert isinstance(picker, PickModal)
         assert [value for _, value in picker.choices] == sorted(
             {"below_min_seconds", "destination_missing", "destination_newer", "near_complete", "source_ahead",
-             "unresolved", "remove_disabled"})
+             "unresolved", "finish_disabled"})  # played later on the source: `finish` would help
         await pilot.press("down", "down", "enter")  # destination_newer
         await settle(app, pilot)
         assert diff.table.filter_name == "reason:destination_newer" and diff.table.shown_count == 1

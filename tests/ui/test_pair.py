@@ -94,3 +94,17 @@ async def test_edit_keeps_values_and_renames(make_world):
         await settle(app, pilot)
         assert set(world.config.pairs) == {"renamed"}
         assert world.config.pairs["renamed"].progress.delta_seconds == 45
+
+
+async def test_edit_keeps_settings_the_form_does_not_show(make_world):
+    world = make_world(finish=True, played=True)
+    app = world.app()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("tab", "e")
+        await settle(app, pilot)
+        assert isinstance(app.screen, PairScreen)
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        progress = next(iter(world.config.pairs.values())).progress
+        assert (progress.finish, progress.played) == (True, True)

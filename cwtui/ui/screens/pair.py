@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -206,7 +208,9 @@ class PairScreen(AppKeysFirst, Screen[bool]):
                 return f"{label}: {'; '.join(result.failure_descriptions)}."
             values[key] = float(field.value) if key == "max_percent" else int(field.value)
         values["libraries"] = tuple(self.query_one("#libraries", MarkedSelectionList).selected)
-        return PairEntry(name, str(source), str(destination), ProgressSettings(**values))  # type: ignore[arg-type]
+        # Settings this form does not show (set in the file by hand) keep their values.
+        base = self.pair.progress if self.pair else ProgressSettings()
+        return PairEntry(name, str(source), str(destination), replace(base, **values))  # type: ignore[arg-type]
 
     @on(Button.Pressed, "#save")
     def action_save(self) -> None:
