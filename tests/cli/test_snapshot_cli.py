@@ -196,13 +196,16 @@ def household_restore_setup(make_pair, capsys, tmp_path):
 
 
 def test_restore_a_household_snapshot_into_an_empty_server(make_pair, capsys, tmp_path):
+    """Positions, played marks, play counts and last-played times of every item the snapshot holds, for each user
+    (with `played` on: issue 13 §2 marks what the source played and the destination never started)."""
     pair, uids, src, dst_uids, dst, path = household_restore_setup(make_pair, capsys, tmp_path)
     add_toml(pair, f'[servers.saved]\nsnapshot = "{path}"\n\n'
-                   '[pairs.restore]\nsource = "saved"\ndestination = "cabin"\nusers = "by-name"\n')
+                   '[pairs.restore]\nsource = "saved"\ndestination = "cabin"\nusers = "by-name"\n\n'
+                   '[pairs.restore.features.progress]\nplayed = true\n')
     code, out, err = cli(capsys, "apply", "restore", "--yes", "--json")
     assert code == 0, err
     lines = [json.loads(line) for line in out.splitlines()]
-    assert lines[-1]["summary"] == {"applied": 3}
+    assert lines[-1]["summary"] == {"applied": 5}
     assert {(r["source_user"], r["destination_user"]) for r in lines[:-1]} == {("alice", "alice"), ("bob", "Bob")}
 
     d, s = pair.destination.state, pair.source.state
@@ -212,11 +215,14 @@ def test_restore_a_household_snapshot_into_an_empty_server(make_pair, capsys, tm
         source = s.get_user_data(line.user_id, src[key])
         restored = d.get_user_data(dst_uids[name], dst[key])
         assert restored.position_ticks == source.position_ticks == line.item.user_data.position_ticks
-        if source.position_ticks:
-            assert restored.last_played == source.last_played
-        # Played marks and last-played times of played items with no position need `played` (issue 13 §2).
+        assert restored.last_played == source.last_played
+        if not source.position_ticks:  # in progress: the position rules decide, whatever Played says (a rewatch)
+            assert (restored.played, restored.play_count) == (source.played, source.play_count) == (True, 2 if
+                                                                                                  key == "s1e1" else 1)
     assert d.get_user_data(dst_uids["bob"], dst["alien"]).position_ms == 30 * MIN * 1000
     assert d.get_user_data(dst_uids["alice"], dst["alien"]).position_ms == 0
+    code, out, _ = cli(capsys, "plan", "restore", "--json")
+    assert not [r for r in json.loads(out)["rows"] if r["action"] != "skip"]  # nothing left to write
 
 
 def test_a_household_snapshot_without_a_user_map_says_which_users(make_pair, capsys, tmp_path):
