@@ -34,6 +34,8 @@ class _File:
         self.state: dict[str, dict[str, UserData]] = {}
         """user id -> item id -> that user's data."""
         self.series: dict[str, Series] = {}
+        self.episodes: dict[str, list[str]] = {}
+        """series id -> its episodes' item ids."""
         self._lock = asyncio.Lock()
 
     async def load(self) -> Snapshot:
@@ -42,7 +44,10 @@ class _File:
                 snapshot = await asyncio.to_thread(read_snapshot, self.path)
                 for line in snapshot.items:
                     item = line.item
-                    self.library.setdefault(item.id, replace(item, user_data=None))
+                    if item.id not in self.library:
+                        self.library[item.id] = replace(item, user_data=None)
+                        if item.series_id:
+                            self.episodes.setdefault(item.series_id, []).append(item.id)
                     self.state.setdefault(line.user_id, {})[item.id] = item.user_data or UserData()
                     if item.kind is ItemKind.EPISODE and item.series_id:
                         self.series.setdefault(item.series_id, Series(item.series_id, item.series_name or "",
@@ -136,10 +141,13 @@ class SnapshotSource:
     async def _state(self) -> dict[str, UserData]:
         return self._file.state.get((await self.me()).id, {})
 
-    async def _library(self, keep: Callable[[Item], bool] = lambda _item: True) -> list[Item]:
-        """Every item of the file that passes `keep`, with this user's data (empty where the user has none)."""
-        state = await self._state()
-        return [replace(i, user_data=state.get(i.id, UserData())) for i in self._file.library.values() if keep(i)]
+    async def _library(self, keep: Callable[[Item], bool] = lambda _item: True,
+                       ids: Iterable[str] | None = None) -> list[Item]:
+        """The items of the file (or those of `ids` it has) that pass `keep`, with this user's data (empty where the
+        user has none)."""
+        state, library = await self._state(), self._file.library
+        items = library.values() if ids is None else (library[i] for i in ids if i in library)
+        return [replace(i, user_data=state.get(i.id, UserData())) for i in items if keep(i)]
 
     async def _own(self, keep: Callable[[UserData], bool]) -> list[Item]:
         state = await self._state()
@@ -169,12 +177,12 @@ class SnapshotSource:
         return list(self._file.series.values())
 
     async def episodes(self, series_id: str) -> list[Item]:
-        return await self._library(lambda i: i.series_id == series_id)
+        await self.snapshot()
+        return await self._library(ids=self._file.episodes.get(series_id, []))
 
     async def items_by_ids(self, ids: Iterable[str], *, versions: bool = False,
                            resumable_only: bool = False) -> list[Item]:
-        wanted = set(filter(None, (dto.norm_id(x) for x in ids)))
-        found = await self._library(lambda i: i.id in wanted)
+        found = await self._library(ids=dict.fromkeys(filter(None, (dto.norm_id(x) for x in ids))))
         return [i for i in found if not resumable_only or (i.user_data and i.user_data.position_ticks > 0)]
 
     async def version_items(self, primary: Item) -> list[Item]:
