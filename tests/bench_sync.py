@@ -1,7 +1,7 @@
 """Benchmark: plan and apply against two emulated servers with generated libraries (run by hand, not by pytest).
 
     python tests/bench_sync.py --size small|medium|large [--latency-ms 10] [--concurrency 4] [--json]
-    python tests/bench_sync.py --snapshot --size medium|large [--played-fraction 0.5]
+    python tests/bench_sync.py --snapshot --size medium|large [--played-fraction 0.5]   (also plans its restore)
 
 The emulated servers run in a child process (as a real server would run elsewhere), so the figures are those
 of the cwtui process alone: its time, the requests it sends and its peak memory. Every request to either
@@ -174,10 +174,24 @@ def measure_snapshot(servers: dict, workdir: Path, latency_ms: float) -> dict:
     # the played pages (page sizes 500, 200, 500), each with the latency.
     items = report["items"]
     requests = 1 + servers["series"] // 500 + 1 + in_progress // 200 + 1 + (items - in_progress) // 500 + 1
+    restore = asyncio.run(plan_restore(cf, servers["destination"], out, workdir))
     return {"latency_ms": latency_ms, "snapshot_s": round(snap_s, 3), "startup_s": round(base_s, 3),
             "items": items, "in_progress": in_progress, "file_mb": round(out.stat().st_size / 2**20, 2),
             "peak_rss_mb": round(snap_rss, 1), "baseline_rss_mb": round(base_rss, 1),
-            "bound_s": round(requests * latency_ms / 1000 + base_s, 3)}
+            "bound_s": round(requests * latency_ms / 1000 + base_s, 3), **restore}
+
+
+async def plan_restore(cf: ConfigFile, destination: dict, snapshot: Path, workdir: Path) -> dict:
+    """The plan of a restore of that snapshot into the other server (same titles, other ids), `played` on."""
+    cf.save_server(ServerEntry("cabin", destination["url"], destination["user_id"], "alice", destination["token"]))
+    cf.save_server(ServerEntry("saved", "", "", "", "", snapshot=str(snapshot)))
+    cf.save_pair(PairEntry("restore", "saved", "cabin", ProgressSettings(played=True)))
+    async with PairSync(cf.load(), "restore", Journal(workdir / "state")) as sync:
+        started = time.perf_counter()
+        plan = await sync.plan()
+        return {"restore_plan_s": round(time.perf_counter() - started, 3),
+                "restore_plan_writes": plan.summary()["by_action"],
+                "restore_plan_requests": sync.destination.requests_sent}
 
 
 def main() -> int:
