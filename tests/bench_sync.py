@@ -1,12 +1,20 @@
 """Benchmark: plan and apply against two emulated servers with generated libraries (run by hand, not by pytest).
 
-    python tests/bench_sync.py --size small|medium|large [--latency-ms 10] [--concurrency 4] [--json]
+    python tests/bench_sync.py --size small|medium|large [--users 1] [--latency-ms 10] [--concurrency 4]
+                               [--detail] [--json]
     python tests/bench_sync.py --snapshot --size medium|large [--played-fraction 0.5]   (also plans its restore)
 
 The emulated servers run in a child process (as a real server would run elsewhere), so the figures are those
 of the cwtui process alone: its time, the requests it sends and its peak memory. Every request to either
 server is delayed by --latency-ms. Each timing comes with the lower bound the design allows, the requests
 that cannot be avoided times the latency divided by the concurrency, and the ratio to it.
+
+--users N (N > 1): N users of the same names on each side, each with the size's resume rows, and a household
+pair (users = "by-name", API-key entries). The issue 12 target: planning 5 users takes at most 1.5x the time of
+planning one, and the plan's requests grow only by the per-user reads. --detail adds the plan's CPU time (this
+process, and the emulated servers' process), the time of the same plan made again (the emulators' query caches
+then warm), and the plan's requests to each server by kind (from the emulators' request logs), with how many
+users they were made for.
 """
 
 from __future__ import annotations
@@ -15,18 +23,20 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import resource
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cwtui.core.config import ConfigFile  # noqa: E402
-from cwtui.core.config_model import PairEntry, ServerEntry  # noqa: E402
+from cwtui.core.config_model import BY_NAME, PairEntry, ServerEntry  # noqa: E402
 from cwtui.core.journal import Journal  # noqa: E402
 from cwtui.core.models import ProgressSettings  # noqa: E402
 from cwtui.core.sync import PairSync, open_undo  # noqa: E402
@@ -35,17 +45,18 @@ PLAN_CONCURRENCY = 4
 """What the bound assumes for planning: the episode lists go 8 at a time, library pages one after another."""
 
 
-def serve_child(size: str, latency_ms: float, seed: int, played_fraction: float = 0.0) -> None:
-    """In the child: populate both servers, print how to reach them, serve until stdin closes.
+def serve_child(size: str, latency_ms: float, seed: int, users: int, played_fraction: float = 0.0) -> None:
+    """In the child: populate both servers, print how to reach them, then answer each "requests" line on stdin
+    with the requests each server saw since the last one (by kind) and the CPU time both used, until stdin closes.
 
     `played_fraction` of the source's other movies and episodes are marked played (a snapshot reads those too)."""
     from cwtui.emulator import Emulator, EmulatorState
-    from cwtui.emulator.generate import populate_pair
+    from cwtui.emulator.generate import populate_household
 
     started = time.perf_counter()
     src, dst = EmulatorState(server_name="Home", version="10.11.11"), EmulatorState(server_name="Cabin",
                                                                                      version="10.10.7")
-    pair = populate_pair(src, dst, seed=seed, size=size)
+    pair = populate_household(src, dst, seed=seed, size=size, users=users)
     if played_fraction > 0:
         resumable, step = set(pair.source.resumable_ids), max(1, round(1 / played_fraction))
         for n, item_id in enumerate(pair.source.movie_ids + pair.source.episode_ids):
@@ -56,38 +67,81 @@ def serve_child(size: str, latency_ms: float, seed: int, played_fraction: float 
     for emulator in emulators:
         emulator.faults.latency_ms = latency_ms
     print(json.dumps({
-        "source": {"url": emulators[0].url, "user_id": pair.source.user_id,
+        "source": {"url": emulators[0].url, "user_id": pair.source.user_id, "api_key": pair.source.api_key,
                    "token": src.issue_token(pair.source.user_id, device_id="bench")},
         "destination": {"url": emulators[1].url, "user_id": pair.destination.user_id,
+                        "api_key": pair.destination.api_key,
                         "token": dst.issue_token(pair.destination.user_id, device_id="bench")},
         "populate_s": round(time.perf_counter() - started, 2), "series": len(pair.source.series_ids),
     }), flush=True)
-    sys.stdin.read()
+    for _line in sys.stdin:  # one per "requests" question; ends when the parent closes stdin
+        kinds = {side: request_kinds(e.requests) for side, e in zip(("source", "destination"), emulators)}
+        print(json.dumps({"kinds": kinds, "cpu_s": time.process_time()}), flush=True)
+        for emulator in emulators:
+            emulator.reset_requests()
     for emulator in emulators:
         emulator.stop()
+
+
+def request_kind(method: str, path: str, query: dict[str, list[str]]) -> str:
+    """A request named by what it reads: the route with ids as {id}, and for /Items what the query asks for."""
+    route = re.sub(r"/[0-9a-f]{32}(?=/|$)", "/{id}", path)
+    q = {k.lower(): v[0] for k, v in query.items() if v}
+    if route == "/Items":
+        if "ids" in q:
+            route += "?ids" + (" (resumable)" if q.get("filters") == "IsResumable" else "")
+        elif q.get("filters") == "IsResumable":
+            route += "?filters=IsResumable"
+        elif "includeitemtypes" in q:
+            route += f"?includeItemTypes={q['includeitemtypes']}"
+    return f"{method} {route}"
+
+
+def request_kinds(records) -> dict[str, dict[str, int]]:
+    """Requests by kind: how many, and for how many users (the userId each was made for)."""
+    out: dict[str, dict] = {}
+    for record in records:
+        kind = out.setdefault(request_kind(record.method, record.path, record.query), {"requests": 0, "users": set()})
+        kind["requests"] += 1
+        user = {k.lower(): v for k, v in record.query.items()}.get("userid") or re.findall(
+            r"/Users/([0-9a-f]{32})", record.path)
+        if user:
+            kind["users"].add(user[0].replace("-", "").lower())
+    return {k: {"requests": v["requests"], "users": len(v["users"])} for k, v in sorted(out.items())}
 
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
-async def measure(servers: dict, workdir: Path, latency_ms: float, concurrency: int) -> dict:
+async def measure(servers: dict, workdir: Path, latency_ms: float, concurrency: int, users: int,
+                  server_log: Callable[[], dict]) -> tuple[dict, dict]:
+    """The figures, and the --detail ones."""
     cf = ConfigFile(workdir / "config.toml")
     cf.ensure_device_id()
     for name, side in (("home", servers["source"]), ("cabin", servers["destination"])):
-        cf.save_server(ServerEntry(name, side["url"], side["user_id"], "alice", side["token"]))
-    cf.save_pair(PairEntry("bench", "home", "cabin", ProgressSettings()))
+        if users > 1:  # a household pair: API-key entries with no user of their own
+            cf.save_server(ServerEntry(name, side["url"], "", "", side["api_key"], api_key=True))
+        else:
+            cf.save_server(ServerEntry(name, side["url"], side["user_id"], "alice", side["token"]))
+    cf.save_pair(PairEntry("bench", "home", "cabin", ProgressSettings(), users=BY_NAME if users > 1 else None))
     journal = Journal(workdir / "state")
     latency = latency_ms / 1000
 
     async with PairSync(cf.load(), "bench", journal) as sync:
-        started = time.perf_counter()
+        servers_cpu = server_log()["cpu_s"]  # and forget the requests before the plan
+        started, cpu = time.perf_counter(), time.process_time()
         plan = await sync.plan()
-        plan_s = time.perf_counter() - started
+        plan_s, plan_cpu_s = time.perf_counter() - started, time.process_time() - cpu
         plan_requests = {"source": sync.source.requests_sent, "destination": sync.destination.requests_sent}
+        log = server_log()
+        detail = {"plan_cpu_s": round(plan_cpu_s, 3), "plan_servers_cpu_s": round(log["cpu_s"] - servers_cpu, 3),
+                  "plan_requests_by_kind": log["kinds"]}
 
     async with PairSync(cf.load(), "bench", journal) as sync:
+        started = time.perf_counter()
         plan_again = await sync.plan()
+        detail["plan_again_s"] = round(time.perf_counter() - started, 3)  # the same data, the servers' caches warm
         before = sync.destination.requests_sent
         run = sync.start_apply(plan_again, concurrency=concurrency)
         started = time.perf_counter()
@@ -114,7 +168,7 @@ async def measure(servers: dict, workdir: Path, latency_ms: float, concurrency: 
     # One restore each, plus the unplayed route first wherever a last-played time must be cleared (the only way).
     unplays = sum(1 for i in undo.candidates if i.prior.last_played is None)
     undo_bound = (len(undone) + unplays) * latency / concurrency
-    return {
+    figures = {
         "latency_ms": latency_ms,
         "concurrency": concurrency,
         "plan_s": round(plan_s, 3),
@@ -142,6 +196,9 @@ async def measure(servers: dict, workdir: Path, latency_ms: float, concurrency: 
                    "undo": round(undo_s / undo_bound, 2) if undo_bound else None,
                    "undo_vs_apply": round(undo_s / apply_s, 2) if apply_s else None},
     }
+    if users > 1:
+        figures = {"users": len(plan.users), **figures}
+    return figures, detail
 
 
 def measure_snapshot(servers: dict, workdir: Path, latency_ms: float) -> dict:
@@ -200,6 +257,8 @@ def main() -> int:
     parser.add_argument("--latency-ms", type=float, default=10.0)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--users", type=int, default=1, help="users on each side (more than 1: a household pair)")
+    parser.add_argument("--detail", action="store_true", help="the plan's CPU time and requests by kind")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--snapshot", action="store_true",
                         help="measure `cwtui snapshot` of the source instead of plan/apply/undo")
@@ -209,19 +268,29 @@ def main() -> int:
     args = parser.parse_args()
     played = args.played_fraction if args.played_fraction is not None else (0.5 if args.snapshot else 0.0)
     if args.child:
-        serve_child(args.size, args.latency_ms, args.seed, played)
+        serve_child(args.size, args.latency_ms, args.seed, args.users, played)
         return 0
+    if args.users < 1:
+        parser.error("--users must be at least 1")
 
     child = subprocess.Popen([sys.executable, __file__, "--child", "--size", args.size, "--latency-ms",
-                              str(args.latency_ms), "--seed", str(args.seed), "--played-fraction", str(played)],
+                              str(args.latency_ms), "--seed", str(args.seed), "--users", str(args.users),
+                              "--played-fraction", str(played)],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def server_log() -> dict:
+        child.stdin.write("requests\n")
+        child.stdin.flush()
+        return json.loads(child.stdout.readline())
+
     try:
         servers = json.loads(child.stdout.readline())
         with tempfile.TemporaryDirectory(prefix="cwtui-bench-") as tmp:
             if args.snapshot:
                 figures = measure_snapshot(servers, Path(tmp), args.latency_ms)
             else:
-                figures = asyncio.run(measure(servers, Path(tmp), args.latency_ms, args.concurrency))
+                figures, detail = asyncio.run(measure(servers, Path(tmp), args.latency_ms, args.concurrency,
+                                                      args.users, server_log))
     finally:
         child.stdin.close()
         child.wait(timeout=30)
@@ -230,11 +299,14 @@ def main() -> int:
                           "populate_s": servers["populate_s"]}))
         return 0
     figures = {"size": args.size, **figures, "populate_s": servers["populate_s"]}
+    if args.detail:
+        figures.update(detail)
     if args.json:
         print(json.dumps(figures))
         return 0
     b, r = figures["bounds"], figures["ratios"]
-    print(f"size {args.size}, latency {args.latency_ms:g} ms, concurrency {args.concurrency}")
+    users = f", {figures['users']} users" if "users" in figures else ""
+    print(f"size {args.size}{users}, latency {args.latency_ms:g} ms, concurrency {args.concurrency}")
     print(f"{'figure':<28}{'value':>12}{'bound':>10}{'ratio':>8}")
     print(f"{'plan (s)':<28}{figures['plan_s']:>12}{b['plan_s']:>10}{r['plan']!s:>8}")
     print(f"{'  rows / writes':<28}{figures['plan_rows']:>6} / {figures['plan_writes']:<5}")
@@ -249,6 +321,14 @@ def main() -> int:
     print(f"{'  items, vs apply time':<28}{figures['undo_items']:>6}, {r['undo_vs_apply']}x")
     print(f"{'  requests':<28}{figures['undo_requests']:>12}   {figures['undo_status']}")
     print(f"{'peak RSS (MB)':<28}{figures['peak_rss_mb']:>12}")
+    if args.detail:
+        print(f"{'plan CPU (s) cwtui':<28}{figures['plan_cpu_s']:>12}")
+        print(f"{'plan CPU (s) servers':<28}{figures['plan_servers_cpu_s']:>12}")
+        print(f"{'plan again (s)':<28}{figures['plan_again_s']:>12}")
+    for side, kinds in figures.get("plan_requests_by_kind", {}).items():
+        print(f"plan requests to the {side}{'requests':>{60 - len(side)}}{'users':>7}")
+        for kind, n in kinds.items():
+            print(f"  {kind:<70}{n['requests']:>6}{n['users']:>7}")
     return 0
 
 

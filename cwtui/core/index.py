@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
 
 from cwtui.core.errors import ServerError
-from cwtui.core.jellyfin import JellyfinClient
+from cwtui.core.jellyfin import IDS_BATCH, JellyfinClient
 from cwtui.core.match import (
     Match,
     MatchStatus,
@@ -29,6 +29,8 @@ Progress = Callable[[str], None]
 """Called with a short sentence each time indexing moves on (for a progress line)."""
 
 EPISODE_LISTS_AT_ONCE = 8
+USER_DATA_BATCHES_AT_ONCE = 4
+"""Household runs: batched user-data reads of one user in flight at once (the users themselves go 4 at a time)."""
 EPISODE_LISTS_BEFORE_FULL_READ = 100
 """Setting `played` over a whole library: past this many series to look in, every destination episode is read in
 pages (one request per 500 episodes) instead of one episode list per series (3,000 requests for 3,000 series)."""
@@ -242,12 +244,15 @@ async def index_played(source: JellyfinClient, destination: JellyfinClient, *, s
 
 
 async def _own_user_data(destination: JellyfinClient, matches: list[Match]) -> list[Match]:
-    """Household runs: the matched destination items with this user's data, in one batched read. An item this user
+    """Household runs: the matched destination items with this user's data, read IDS_BATCH at a time, a few batches
+    at once: this read is what each user after the first waits on once the shared library is in. An item this user
     cannot see (library access, parental rating) is no counterpart for them."""
-    ids = [d.id for m in matches for d in m.destinations]
+    ids = list(dict.fromkeys(d.id for m in matches for d in m.destinations))
     if not ids:
         return matches
-    own = {i.id: i for i in await destination.items_by_ids(ids)}
+    batches = [ids[n:n + IDS_BATCH] for n in range(0, len(ids), IDS_BATCH)]
+    reads = await _bounded([lambda b=b: destination.items_by_ids(b) for b in batches], USER_DATA_BATCHES_AT_ONCE)
+    own = {i.id: i for items in reads for i in items}
     out = []
     for m in matches:
         if not m.destinations:

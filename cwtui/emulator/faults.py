@@ -36,6 +36,30 @@ class After:
             self.regex is None or bool(self.regex.search(path)))
 
 
+class Together:
+    """One `together` barrier: matching requests are answered only once `count` of them are in at the same time."""
+
+    def __init__(self, regex: re.Pattern[str], count: int, seconds: float) -> None:
+        self.regex, self.count, self.seconds = regex, count, seconds
+        self.arrived = 0
+        """Matching requests counted in so far (at most `count`)."""
+        self.met = False
+        """True once `count` matching requests were in flight at once (the client sent them together)."""
+        self._inside = 0
+        self._changed = threading.Condition()
+
+    def join(self) -> None:
+        """Called by a counted request's handler: wait until all `count` are in, at most `seconds` (requests sent one
+        after another are each answered after that bound, and the barrier stays unmet)."""
+        with self._changed:
+            self._inside += 1
+            if self._inside >= self.count:
+                self.met = True
+                self._changed.notify_all()
+            self._changed.wait_for(lambda: self.met, self.seconds)
+            self._inside -= 1
+
+
 class Faults:
     """Knobs that make the emulator misbehave the way real servers and proxies do. Thread-safe."""
 
@@ -49,6 +73,7 @@ class Faults:
         self._hang: list[list[float]] = []    # [remaining, seconds]
         self._matching: list[list] = []       # [regex, status, remaining, method]
         self._after: list[After] = []
+        self._together: list[Together] = []
         self._applied = threading.Condition(self._lock)
         self.after_applied = 0
         """How many after-faults have fired (their handler has run); see wait_after_applied."""
@@ -91,11 +116,28 @@ class Faults:
             self._after.append(After(kind, count, re.compile(path_regex, re.IGNORECASE) if path_regex else None,
                                       method.upper() if method else None, seconds))
 
+    def together(self, path_regex: str, count: int, *, seconds: float = 5.0) -> Together:
+        """The next `count` requests whose path (query excluded) matches are answered only once all `count` are in:
+        the proof that a client sends them at the same time (`met`), not one after another."""
+        entry = Together(re.compile(path_regex, re.IGNORECASE), count, seconds)
+        with self._lock:
+            self._together.append(entry)
+        return entry
+
+    def decide_together(self, path: str) -> Together | None:
+        """The barrier this request joins (counted in), if any."""
+        with self._lock:
+            for entry in self._together:
+                if entry.arrived < entry.count and entry.regex.search(path):
+                    entry.arrived += 1
+                    return entry
+            return None
+
     def clear(self) -> None:
         with self._lock:
             self.latency_ms, self.starting_up = 0, False
             self._fail, self._drop, self._html, self._hang, self._matching = [], 0, 0, [], []
-            self._after = []
+            self._after, self._together = [], []
 
     def decide_after(self, method: str, path: str) -> After | None:
         """Consume the first after-fault that matches this request (called once its handler has run)."""

@@ -66,6 +66,8 @@ class Pair:
     destination: Populated
     counterpart: dict[str, str]
     """Source item id -> destination item id (same provider ids, different item id)."""
+    resumable: dict[str, list[str]] = field(default_factory=dict)
+    """populate_household: user name -> the source items that user resumes."""
 
 
 @dataclass(frozen=True)
@@ -153,15 +155,18 @@ def _load(state: EmulatorState, movies, series, id_rng: random.Random, users: Se
     return pop
 
 
-def _resume(state: EmulatorState, pop: Populated, rng: random.Random, movie_keys: list, episode_keys: list) -> None:
+def _resume(state: EmulatorState, pop: Populated, rng: random.Random, movie_keys: list, episode_keys: list,
+            user_id: str | None = None) -> None:
+    """Positions (10-80 %) and last-played dates for `user_id` (default: the populated user)."""
     for key in movie_keys + episode_keys:
         iid = pop.by_key[key]
         runtime = state.items[iid].runtime_ticks or 0
         position = runtime * rng.randint(10, 80) // 100
         when = BASE_TIME - timedelta(minutes=rng.randint(10, 60 * 24 * 60))
-        state.set_user_data(pop.user_id, iid, position_ticks=position, played=False,
+        state.set_user_data(user_id or pop.user_id, iid, position_ticks=position, played=False,
                             play_count=rng.choice((0, 0, 1)), last_played=when)
-        pop.resumable_ids.append(iid)
+        if user_id is None:
+            pop.resumable_ids.append(iid)
 
 
 def _pick(rng: random.Random, movies, series, resumable_movies: int, resumable_episodes: int,
@@ -215,10 +220,54 @@ def populate_pair(src_state: EmulatorState, dst_state: EmulatorState, *, seed: i
         movie_keys, episode_keys = _pick(rng, movies, series, sz.resumable_movies, sz.resumable_episodes,
                                          sz.resumable_series)
         _resume(src_state, src, rng, movie_keys, episode_keys)
-        for key in (movie_keys + episode_keys)[::5]:
-            sid, did = src.by_key[key], dst.by_key[key]
-            ud = src_state.get_user_data(src.user_id, sid)
-            dst_state.set_user_data(dst.user_id, did, position_ticks=ud.position_ticks // 2,
-                                    last_played=(ud.last_played or BASE_TIME) - timedelta(days=3))
+        _behind_on_destination(src_state, dst_state, src, dst, movie_keys + episode_keys, src.user_id, dst.user_id)
         counterpart = {sid: dst.by_key[key] for key, sid in src.by_key.items()}
         return Pair(src, dst, counterpart)
+
+
+def _behind_on_destination(src_state: EmulatorState, dst_state: EmulatorState, src: Populated, dst: Populated,
+                           keys: list, src_user: str, dst_user: str) -> None:
+    """A fifth of the user's resumable items get an older, lower position on the destination (updates, not adds)."""
+    for key in keys[::5]:
+        sid, did = src.by_key[key], dst.by_key[key]
+        ud = src_state.get_user_data(src_user, sid)
+        dst_state.set_user_data(dst_user, did, position_ticks=ud.position_ticks // 2,
+                                last_played=(ud.last_played or BASE_TIME) - timedelta(days=3))
+
+
+HOUSEHOLD_NAMES = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy")
+
+
+def household_names(count: int) -> tuple[str, ...]:
+    """`count` user names: alice, bob, ... then user11, user12, ..."""
+    return tuple(HOUSEHOLD_NAMES[n] if n < len(HOUSEHOLD_NAMES) else f"user{n + 1}" for n in range(count))
+
+
+def populate_household(src_state: EmulatorState, dst_state: EmulatorState, *, seed: int,
+                       size: str | Size = "small", users: int = 1, password: str = "pw") -> Pair:
+    """populate_pair with `users` users of the same names on both sides, EACH with the size's resume rows.
+
+    The first user's data is exactly populate_pair's. Every other user resumes the same number of movies (any of
+    the library's) and of episodes, drawn from the same series as the first user (a household watches the same
+    shows, each at their own episode), with their own positions and dates, and a fifth of them behind on the
+    destination. The result's `resumable` maps each user name to the source items it resumes.
+    """
+    sz = SIZES[size] if isinstance(size, str) else size
+    names = household_names(users)
+    pair = populate_pair(src_state, dst_state, seed=seed, size=sz, users=names, password=password)
+    src, dst = pair.source, pair.destination
+    key_of = {iid: key for key, iid in src.by_key.items()}
+    pair.resumable = {names[0]: list(src.resumable_ids)}
+    shows = {key_of[i][1] for i in src.resumable_ids if key_of[i][0] == "episode"}
+    all_movies = sorted(k for k in src.by_key if k[0] == "movie")
+    show_episodes = sorted(k for k in src.by_key if k[0] == "episode" and k[1] in shows)
+    with src_state.lock, dst_state.lock:
+        for name in names[1:]:
+            rng = random.Random(f"pair:{seed}:{name}")
+            movie_keys = rng.sample(all_movies, min(sz.resumable_movies, len(all_movies)))
+            episode_keys = rng.sample(show_episodes, min(sz.resumable_episodes, len(show_episodes)))
+            _resume(src_state, src, rng, movie_keys, episode_keys, user_id=src.user_ids[name])
+            _behind_on_destination(src_state, dst_state, src, dst, movie_keys + episode_keys,
+                                   src.user_ids[name], dst.user_ids[name])
+            pair.resumable[name] = [src.by_key[k] for k in movie_keys + episode_keys]
+    return pair

@@ -162,6 +162,9 @@ class _Handler(BaseHTTPRequestHandler):
             emu._stopping.wait(decision.hang)
         if emu.faults.latency_ms:
             emu._stopping.wait(emu.faults.latency_ms / 1000)
+        together = emu.faults.decide_together(split.path)
+        if together is not None:
+            together.join()
         response = decision.response or dispatch(emu.state, method, split.path, query, headers, body)
         after = None if decision.response else emu.faults.decide_after(method, split.path)
         if after is not None:

@@ -12,7 +12,7 @@ import httpx
 from cwtui.emulator import Emulator, EmulatorState
 from cwtui.emulator.__main__ import build_parser, make_state
 from cwtui.emulator.demo import build_demo
-from cwtui.emulator.generate import SIZES, Size, populate, populate_pair
+from cwtui.emulator.generate import SIZES, Size, populate, populate_household, populate_pair
 from tests.emulator.conftest import auth
 
 
@@ -57,6 +57,45 @@ def test_pair_destination_is_a_superset_with_other_ids():
     moved = [pair.counterpart[i] for i in pair.source.resumable_ids
              if dst.get_user_data(pair.destination.user_id, pair.counterpart[i]).position_ticks > 0]
     assert moved
+
+
+def test_household_gives_every_user_the_sizes_resume_rows_and_leaves_the_first_as_populate_pair_made_it():
+    size = Size(movies=40, series=6, episodes_per_series=8, resumable_movies=6, resumable_episodes=9,
+                resumable_series=3)
+    src, dst = EmulatorState("S"), EmulatorState("D", version="10.10.7")
+    pair = populate_household(src, dst, seed=3, size=size, users=3)
+    one_src, one_dst = EmulatorState("S"), EmulatorState("D", version="10.10.7")
+    one = populate_pair(one_src, one_dst, seed=3, size=size)
+    names = ["alice", "bob", "carol"]
+    assert list(pair.resumable) == names and list(pair.source.user_ids) == list(pair.destination.user_ids) == names
+    assert pair.resumable["alice"] == pair.source.resumable_ids
+    key_of = {iid: key for key, iid in pair.source.by_key.items()}  # more users, other item ids: compare by title
+    one_key_of = {iid: key for key, iid in one.source.by_key.items()}
+    assert [key_of[i] for i in pair.source.resumable_ids] == [one_key_of[i] for i in one.source.resumable_ids]
+    for sid in pair.source.resumable_ids:  # the first user: exactly what populate_pair makes
+        key = key_of[sid]
+        one_sid = one.source.by_key[key]
+        assert src.get_user_data(pair.source.user_id, sid) == one_src.get_user_data(one.source.user_id, one_sid)
+        assert dst.get_user_data(pair.destination.user_id, pair.counterpart[sid]) == \
+            one_dst.get_user_data(one.destination.user_id, one.counterpart[one_sid])
+    shows = {src.items[i].series_id for i in pair.resumable["alice"] if src.items[i].type == "Episode"}
+    for name in names[1:]:
+        uid = pair.source.user_ids[name]
+        mine = pair.resumable[name]
+        kinds = [src.items[i].type for i in mine]
+        assert (kinds.count("Movie"), kinds.count("Episode")) == (6, 9)
+        assert mine != pair.resumable["alice"]  # their own picks ...
+        episodes = [i for i in mine if src.items[i].type == "Episode"]
+        assert {src.items[i].series_id for i in episodes} <= shows  # ... of the same shows
+        assert all(src.get_user_data(uid, i).position_ticks > 0 for i in mine)
+        behind = [i for i in mine if dst.get_user_data(pair.destination.user_ids[name],
+                                                       pair.counterpart[i]).position_ticks > 0]
+        assert len(behind) == 3  # a fifth of 15: updates as well as adds
+    again_src, again_dst = EmulatorState("S"), EmulatorState("D", version="10.10.7")
+    again = populate_household(again_src, again_dst, seed=3, size=size, users=3)
+    assert again.resumable == pair.resumable
+    assert again_src.get_user_data(again.source.user_ids["carol"], again.resumable["carol"][0]) == \
+        src.get_user_data(pair.source.user_ids["carol"], pair.resumable["carol"][0])
 
 
 def test_large_pair_is_quick_and_the_right_size():
