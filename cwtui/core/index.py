@@ -50,25 +50,28 @@ class SharedIndex:
     """One server's library reads (movie pages, series, episode lists), made once per plan and shared by every user
     of a household run: provider ids belong to the server, not to the user, so only user data is read per user.
 
-    The items keep the user data of whoever read them first; `foreign(client)` says a client acting for another user
-    must re-read its own (one batched read of the items it uses).
+    The reads go through `reader`, the server's library as a whole (JellyfinClient.library_view: an API key sees
+    every item, not one user's view, so a user who cannot see an item never hides it from the others). Its items
+    carry no one's user data, so every client re-reads its own (`foreign`: one batched read of the items it uses).
     """
 
-    def __init__(self, owner: str | None = None) -> None:
-        self.owner = owner
+    def __init__(self, reader: JellyfinClient) -> None:
+        self.reader = reader
         self._reads: dict[tuple, asyncio.Future] = {}
 
     def foreign(self, client: JellyfinClient) -> bool:
-        return self.owner is not None and client.user_id != self.owner
+        return client.user_id != self.reader.user_id
 
-    async def get(self, key: tuple, read: Callable[[], Awaitable]):
+    async def get(self, key: tuple, read: Callable[[JellyfinClient], Awaitable]):
         if key not in self._reads:
-            self._reads[key] = asyncio.ensure_future(read())
+            self._reads[key] = asyncio.ensure_future(read(self.reader))
         return await asyncio.shield(self._reads[key])
 
 
-async def _shared(index: SharedIndex | None, key: tuple, read: Callable[[], Awaitable]):
-    return await (read() if index is None else index.get(key, read))
+async def _shared(index: SharedIndex | None, key: tuple, read: Callable[[JellyfinClient], Awaitable],
+                  client: JellyfinClient):
+    """`read` through the shared index (once per server), or through `client` when there is none."""
+    return await (read(client) if index is None else index.get(key, read))
 
 
 async def _bounded(calls: Iterable[Callable[[], Awaitable]], limit: int) -> list:
@@ -115,7 +118,7 @@ class _SeriesLookup:
     async def load_episodes(self, client: JellyfinClient, series: Iterable[Series],
                             shared: SharedIndex | None = None) -> None:
         wanted = [s.id for s in series if s.id not in self.episodes]
-        lists = await _bounded([lambda sid=sid: _shared(shared, ("episodes", sid), lambda: client.episodes(sid))
+        lists = await _bounded([lambda sid=sid: _shared(shared, ("episodes", sid), lambda c: c.episodes(sid), client)
                                 for sid in dict.fromkeys(wanted)], EPISODE_LISTS_AT_ONCE)
         for sid, eps in zip(dict.fromkeys(wanted), lists):
             self.episodes[sid] = episodes_by_number(eps)
@@ -150,9 +153,9 @@ async def index_pair(source: JellyfinClient, destination: JellyfinClient, *, sam
 
     say("Indexing destination movies and series")
     movie_index, dst_series, src_series = await asyncio.gather(
-        _shared(dst_shared, ("movies",), lambda: _movie_index(destination, [None])) if movies else none(),
-        _shared(dst_shared, ("series",), destination.series_list) if need_series else none(),
-        _shared(src_shared, ("series",), source.series_list) if need_series else none(),
+        _shared(dst_shared, ("movies",), lambda c: _movie_index(c, [None]), destination) if movies else none(),
+        _shared(dst_shared, ("series",), lambda c: c.series_list(), destination) if need_series else none(),
+        _shared(src_shared, ("series",), lambda c: c.series_list(), source) if need_series else none(),
     )
     lookup = _SeriesLookup(src_series or [], dst_series or [])
     matches: list[Match] = [match_movie(m, movie_index) for m in movies] if movies else []
@@ -189,7 +192,7 @@ async def _match_episodes(destination: JellyfinClient, episodes: list[Item], loo
                 if resolved[e.id][0] is not MatchStatus.MATCHED or e.season is None or e.episode is None]
     wanted = {s.id for _, found in resolved.values() for s in found} - set(lookup.episodes)
     if lists_at_most is not None and len(wanted) > lists_at_most:
-        every = await _shared(shared, ("all_episodes",), lambda: _all_episodes(destination))
+        every = await _shared(shared, ("all_episodes",), _all_episodes, destination)
         by_series: dict[str | None, list[Item]] = {}
         for ep in every:
             by_series.setdefault(ep.series_id, []).append(ep)
@@ -197,7 +200,7 @@ async def _match_episodes(destination: JellyfinClient, episodes: list[Item], loo
         episode_index = ProviderIndex(every) if fallback else None
     else:
         await lookup.load_episodes(destination, (s for _, found in resolved.values() for s in found), shared)
-        episode_index = (await _shared(shared, ("episode_index",), lambda: _episode_index(destination))
+        episode_index = (await _shared(shared, ("episode_index",), _episode_index, destination)
                          if fallback else None)
     return [match_episode(e, *resolved[e.id], lookup.episodes, episode_index) for e in episodes]
 
@@ -230,10 +233,11 @@ async def index_played(source: JellyfinClient, destination: JellyfinClient, *, s
     episodes = [i for i in items if i.kind is ItemKind.EPISODE]
     src_shared, dst_shared = shared or (None, None)
     if movies and movie_index is None:
-        movie_index = await _shared(dst_shared, ("movies",), lambda: _movie_index(destination, [None]))
+        movie_index = await _shared(dst_shared, ("movies",), lambda c: _movie_index(c, [None]), destination)
     if episodes and lookup is None:
-        src_series, dst_series = await asyncio.gather(_shared(src_shared, ("series",), source.series_list),
-                                                      _shared(dst_shared, ("series",), destination.series_list))
+        src_series, dst_series = await asyncio.gather(
+            _shared(src_shared, ("series",), lambda c: c.series_list(), source),
+            _shared(dst_shared, ("series",), lambda c: c.series_list(), destination))
         lookup = _SeriesLookup(src_series, dst_series)
     matches = [match_movie(m, movie_index) for m in movies] if movies else []
     matches += await _match_episodes(destination, episodes, lookup, dst_shared,
@@ -320,7 +324,7 @@ async def _zero_candidates(source: JellyfinClient, extra: list[Item], lookup: _S
     extra_movies = [d for d in extra if d.kind is ItemKind.MOVIE]
     if extra_movies:
         parents = list(library_ids) if library_ids else [None]
-        src_movies = await _shared(shared, ("movies", *parents), lambda: _movie_index(source, parents))
+        src_movies = await _shared(shared, ("movies", *parents), lambda c: _movie_index(c, parents), source)
         for d in extra_movies:
             status, hits, _ = src_movies.lookup(d.provider_ids)
             candidates[d.id] = hits if status is MatchStatus.MATCHED else []
@@ -333,7 +337,7 @@ async def _zero_candidates(source: JellyfinClient, extra: list[Item], lookup: _S
         status, hits, _ = reverse.lookup(series.provider_ids) if series else (MatchStatus.UNRESOLVED, [], "")
         by_series[d.id] = hits if status is MatchStatus.MATCHED else []
     wanted = list(dict.fromkeys(s.id for hits in by_series.values() for s in hits))
-    lists = await _bounded([lambda sid=sid: _shared(shared, ("episodes", sid), lambda: source.episodes(sid))
+    lists = await _bounded([lambda sid=sid: _shared(shared, ("episodes", sid), lambda c: c.episodes(sid), source)
                             for sid in wanted], EPISODE_LISTS_AT_ONCE)
     src_lists = {sid: episodes_by_number(eps) for sid, eps in zip(wanted, lists)}
     for d in (d for d in extra if d.kind is ItemKind.EPISODE):

@@ -79,6 +79,7 @@ class JellyfinClient:
         self.user_id = dto.norm_id(user_id)
         self.skipped_malformed = 0
         """Items dropped by list calls because they had no Id or an unexpected Type."""
+        self._library_wide = False
         self._info: ServerInfo | None = None
         self._http = HttpSession(base_url, ident, ca_bundle=ca_bundle, insecure=insecure, timeout=timeout,
                                  get_retries=get_retries, retry_delay=retry_delay, transport=transport)
@@ -100,6 +101,15 @@ class JellyfinClient:
         view = copy.copy(self)
         view.user_id = dto.norm_id(user_id)
         view.skipped_malformed = 0
+        return view
+
+    def library_view(self) -> JellyfinClient:
+        """The same connection reading the library as a whole, for indexes shared by every user of a household:
+        library reads leave out userId, so an API key sees every item (items then carry no user data, §2.1) and a
+        user token sees its own user's view. Never used to read or write anyone's play state."""
+        view = self.for_user("")
+        view.user_id = None
+        view._library_wide = True
         return view
 
     async def token_user(self) -> User | None:
@@ -141,6 +151,10 @@ class JellyfinClient:
         if not self.user_id:
             raise UsageError("not logged in: no user id for this server", hint="run `cwtui login` first")
         return self.user_id
+
+    def _library_user(self) -> str | None:
+        """The userId of a library read: none for a library_view (the library as a whole)."""
+        return None if self._library_wide else self._uid()
 
     def _items(self, data: Any) -> list[Item]:
         """Movies and episodes of a QueryResult; anything else (no Id, another Type) is skipped and counted.
@@ -366,7 +380,7 @@ class JellyfinClient:
         return (await self.public_info()).version_tuple >= (12,)
 
     def _library_params(self, types: str, parent_id: str | None) -> dict[str, Any]:
-        return {"userId": self._uid(), "recursive": True, "includeItemTypes": types, "fields": "ProviderIds",
+        return {"userId": self._library_user(), "recursive": True, "includeItemTypes": types, "fields": "ProviderIds",
                 "enableImages": False, "isMissing": False, "sortBy": "SortName,ProductionYear",
                 "sortOrder": "Ascending", "enableTotalRecordCount": False, "parentId": parent_id}
 
@@ -390,7 +404,7 @@ class JellyfinClient:
     async def episodes(self, series_id: str) -> list[Item]:
         """Every episode of a series, with provider ids and this user's data."""
         items = await self._get(f"/Shows/{self._item_id(series_id)}/Episodes",
-                                {"userId": self._uid(), "fields": "ProviderIds", "enableImages": False,
+                                {"userId": self._library_user(), "fields": "ProviderIds", "enableImages": False,
                                  "isMissing": False},
                                 parse=self._items)
         return _fresh(items, {})

@@ -260,10 +260,10 @@ class PairSync:
 
     async def _plan_household(self, user_pairs: list[UserPair], same_server: bool,
                               rules: dict[str, ResumeRules | None], say: Progress) -> list[PlanRow]:
-        """Every mapped user: the first alone, which reads each server's library once; the others at once, reading
-        only their own resume lists and user data."""
+        """Every mapped user: the first alone, which reads each server's library once (as a whole, shared by all);
+        then the others, four at a time. Per user only the resume lists and that user's data are read."""
         first = user_pairs[0]
-        shared = (SharedIndex(first.source.id), SharedIndex(first.destination.id))
+        shared = (SharedIndex(self.source.library_view()), SharedIndex(self.destination.library_view()))
 
         async def one(up: UserPair) -> list[PlanRow]:
             rows = await self._plan_user(self.source.for_user(up.source.id), self.destination.for_user(up.destination.id),

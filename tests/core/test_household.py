@@ -298,3 +298,14 @@ def test_an_item_a_destination_user_cannot_see_is_not_written_for_them(make_pair
     rows = {r["source_user"]: r for r in plan["rows"]}
     assert rows["alice"]["action"] == "upsert"
     assert (rows["bob"]["action"], rows["bob"]["reason"]) == ("skip", "unresolved")
+
+
+def test_an_item_the_first_user_cannot_see_is_still_matched_for_the_others(make_pair, capsys):
+    """The shared library is read as a whole (API key, no userId), never through one user's view."""
+    pair, ids, uids = household(make_pair, dst_users=("alice", "bob"), src_users=("alice", "bob"))
+    for name in ("alice", "bob"):
+        pos(pair, "source", uids[("source", name)], ids[("source", 1)], 20)
+    pair.destination.state.hide_item_from(uids[("destination", "alice")], ids[("destination", 1)])
+    rows = {r["source_user"]: r for r in plan_json(capsys)["rows"]}
+    assert (rows["alice"]["action"], rows["alice"]["reason"]) == ("skip", "unresolved")
+    assert (rows["bob"]["action"], rows["bob"]["reason"]) == ("upsert", "destination_missing")
