@@ -63,9 +63,11 @@ class SnapshotSource:
     insecure = False
     token = None
 
-    def __init__(self, path: str | Path, user_id: str | None = None, *, _file: _File | None = None) -> None:
+    def __init__(self, path: str | Path, user_id: str | None = None, *, _file: _File | None = None,
+                 _library_wide: bool = False) -> None:
         self.path = str(path)
         self.user_id = dto.norm_id(user_id)
+        self._library_wide = _library_wide
         self.skipped_malformed = 0
         self.requests_sent = 0
         """Always 0: nothing goes over the network."""
@@ -90,6 +92,10 @@ class SnapshotSource:
     def for_user(self, user_id: str) -> SnapshotSource:
         """The same file, read as another of its users."""
         return SnapshotSource(self.path, user_id, _file=self._file)
+
+    def library_view(self) -> SnapshotSource:
+        """The file's items as a whole, with no one's user data (the index a household plan shares)."""
+        return SnapshotSource(self.path, _file=self._file, _library_wide=True)
 
     async def snapshot(self) -> Snapshot:
         """The checked file (read on first use); a SnapshotError names the file and line when it is damaged."""
@@ -145,8 +151,12 @@ class SnapshotSource:
                        ids: Iterable[str] | None = None) -> list[Item]:
         """The items of the file (or those of `ids` it has) that pass `keep`, with this user's data (empty where the
         user has none)."""
-        state, library = await self._state(), self._file.library
+        await self.snapshot()
+        library = self._file.library
         items = library.values() if ids is None else (library[i] for i in ids if i in library)
+        if self._library_wide:
+            return [i for i in items if keep(i)]  # as stored: user_data None
+        state = await self._state()
         return [replace(i, user_data=state.get(i.id, UserData())) for i in items if keep(i)]
 
     async def _own(self, keep: Callable[[UserData], bool]) -> list[Item]:

@@ -133,6 +133,11 @@ async def test_household_snapshot_with_an_api_key_takes_every_user(make_pair, tm
     assert [i.name for i in await as_bob.resume_items()] == ["Alien"]
     assert {i.name for i in await source.for_user(ids["alice"]).resume_items()} == {"The Matrix", "Lies"}
     assert await as_bob.why_cannot_write() == "a snapshot is read-only" and await as_bob.sessions() == []
+    # As a library: every item of the file, each user's own data (empty where none), or no one's (the shared index).
+    movies = [i async for page in as_bob.library_pages(("Movie",)) for i in page]
+    assert {i.name: i.user_data.position_ms for i in movies} == {"The Matrix": 0, "Alien": 30 * MIN * 1000}
+    whole = [i async for page in source.library_view().library_pages(("Movie", "Episode")) for i in page]
+    assert len(whole) == 4 and all(i.user_data is None for i in whole)  # Heat has no state, so it is not in the file
 
 
 async def test_a_failed_snapshot_leaves_no_temp_file_and_the_old_file_alone(make_pair, tmp_path):
