@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cwtui.core.config import ConfigFile
-from cwtui.core.config_model import PairEntry, ServerEntry
+from cwtui.core.config_model import PairEntry, ServerEntry, UserLink
 from cwtui.core.models import ProgressSettings
 from cwtui.emulator import Emulator
 from cwtui.emulator.demo import Demo, build_demo
@@ -16,6 +16,12 @@ from cwtui.emulator.demo import Demo, build_demo
 PAIR_NAME = "home-to-cabin"
 RESTRICTED_PAIR_NAME = "home-to-cabin-kid"
 """alice's source positions to "kid" on the destination, a user who may not edit user data (a 403 on writes)."""
+FAMILY_PAIR_NAME = "family"
+"""The household (issue 12): alice -> alice and bob -> robert, home -> cabin, through API-key entries."""
+SHARE_PAIR_NAME = "share"
+"""One server: alice's positions shared with carol on home, through one API-key entry used on both sides."""
+FAMILY_USERS = (UserLink("alice", "alice"), UserLink("bob", "robert"))
+SHARE_USERS = (UserLink("alice", "carol"),)
 
 
 @dataclass
@@ -43,11 +49,12 @@ class DemoHandle:
 
 
 def start_demo(workdir: Path | None = None, *, port: int = 0) -> DemoHandle:
-    """Start both servers (source 10.11, destination 10.10) and write a config with servers home, cabin, cabin-kid
-    and two pairs.
+    """Start both servers (source 10.11, destination 10.10) and write a config with servers home, cabin, cabin-kid,
+    home-key and cabin-key, and four pairs.
 
     The main pair has `remove = true`, so the demo shows a clear as well as upserts; everything else is default. The
-    second pair (RESTRICTED_PAIR_NAME) targets the destination's restricted user "kid".
+    second pair (RESTRICTED_PAIR_NAME) targets the destination's restricted user "kid". The household pairs
+    (FAMILY_PAIR_NAME, SHARE_PAIR_NAME) use the API-key entries, which have no user of their own.
     """
     owns = workdir is None
     workdir = Path(workdir or tempfile.mkdtemp(prefix="cwtui-demo-"))
@@ -68,7 +75,16 @@ def start_demo(workdir: Path | None = None, *, port: int = 0) -> DemoHandle:
         cf.save_server(ServerEntry("cabin-kid", destination.url, kid.id, kid.name, kid_token))
         cf.save_pair(PairEntry(PAIR_NAME, "home", "cabin", ProgressSettings(remove=True)))
         cf.save_pair(PairEntry(RESTRICTED_PAIR_NAME, "home", "cabin-kid"))
+        save_household(cf, source.url, destination.url, demo)
     except BaseException:
         handle.stop()
         raise
     return handle
+
+
+def save_household(cf: ConfigFile, source_url: str, destination_url: str, demo: Demo) -> None:
+    """The household's API-key entries and its two pairs (family: two servers; share: one server)."""
+    cf.save_server(ServerEntry("home-key", source_url, "", "", demo.source_api_key, api_key=True))
+    cf.save_server(ServerEntry("cabin-key", destination_url, "", "", demo.destination_api_key, api_key=True))
+    cf.save_pair(PairEntry(FAMILY_PAIR_NAME, "home-key", "cabin-key", users=FAMILY_USERS))
+    cf.save_pair(PairEntry(SHARE_PAIR_NAME, "home-key", "home-key", users=SHARE_USERS))

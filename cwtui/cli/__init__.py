@@ -94,6 +94,8 @@ def demo_instructions(demo) -> str:
             f"API key (source): {data.source_api_key}\nAPI key (destination): {data.destination_api_key}\n"
             f"restricted user (destination only; may not edit user data, pair {demo.restricted_pair_name}): "
             f"{data.restricted_user_name}\nrestricted password: {data.restricted_password}\n"
+            "household pairs (API-key entries home-key, cabin-key): family (home alice -> cabin alice, home bob -> "
+            "cabin robert) and share (home alice -> home carol); bob, carol and robert's password: demo\n"
             "try, in another shell:\n"
             f"  export CWTUI_CONFIG={demo.config_path} CWTUI_STATE_DIR={demo.state_dir}\n"
             f"  cwtui plan {demo.pair_name} --all\n"

@@ -35,6 +35,11 @@ class Demo:
     """A destination user whose policy forbids editing user data (EnableUserPreferenceAccess=false)."""
     restricted_user_id: str = ""
     restricted_password: str = field(default="", repr=False)
+    household: dict[str, str] = field(default_factory=dict)
+    """The household's other users (issue 12): "bob" and "carol" on the source, "robert" on the destination, by
+    name -> user id. bob is robert on the destination; carol shares alice's positions on the source."""
+    household_cases: dict[str, str] = field(default_factory=dict)
+    """Case name -> the source item id of a household row (whose row it is is in the name)."""
 
 
 class _Side:
@@ -201,13 +206,14 @@ def build_demo() -> Demo:
 
     _add_copies(src, dst, cases, dst_ids)
     restricted = dst.state.users[_add_restricted_user(dst, dst_ids["source_ahead"][0])]
+    household, household_cases = _add_household(src, dst, s_ids, d_ids, ep_src, ep_dst)
     for side in (src, dst):
         side.state.clock = lambda: datetime.now(UTC)  # fixed while building; live while serving
     return Demo(source=src.state, destination=dst.state, user_name="alice", password="demo",
                 source_api_key=src.api_key, destination_api_key=dst.api_key, cases=cases,
                 destination_ids=dst_ids, source_user_id=src.user, destination_user_id=dst.user,
                 restricted_user_name=restricted.name, restricted_user_id=restricted.id,
-                restricted_password=restricted.password)
+                restricted_password=restricted.password, household=household, household_cases=household_cases)
 
 
 def _add_copies(src: _Side, dst: _Side, cases: dict[str, str], dst_ids: dict[str, tuple[str, ...]]) -> None:
@@ -245,3 +251,31 @@ def _add_restricted_user(dst: _Side, item: str) -> str:
     kid = dst.state.add_user("kid", password="demo", enable_user_preference_access=False, user_id=dst.new_id())
     dst.at(item, 5 * MIN, T - timedelta(days=9), user=kid)
     return kid
+
+
+def _add_household(src: _Side, dst: _Side, s_ids: dict[str, str], d_ids: dict[str, str],
+                   ep_src: dict[tuple[int, int], str], ep_dst: dict[tuple[int, int], str],
+                   ) -> tuple[dict[str, str], dict[str, str]]:
+    """Issue 12's household, made last so every earlier id stays the same: bob on the source is "robert" on the
+    destination (pair `family`), and carol on the source shares alice's positions (pair `share`, one server)."""
+    bob = src.state.add_user("bob", password="demo", user_id=src.new_id())
+    carol = src.state.add_user("carol", password="demo", user_id=src.new_id())
+    robert = dst.state.add_user("robert", password="demo", user_id=dst.new_id())
+    cases = {}
+    # bob -> robert: The General, ahead on the source and played later -> source_ahead
+    src.at(s_ids["behind_newer"], 60 * MIN, T - timedelta(hours=3), user=bob)
+    dst.at(d_ids["behind_newer"], 25 * MIN, T - timedelta(days=4), user=robert)
+    cases["bob_source_ahead"] = s_ids["behind_newer"]
+    # bob -> robert: Charade, robert has none -> destination_missing
+    src.at(s_ids["within_delta"], 35 * MIN, T - timedelta(hours=6), user=bob)
+    cases["bob_destination_missing"] = s_ids["within_delta"]
+    # bob -> robert: Sherlock Holmes S01E04, ahead on the source -> source_ahead
+    src.at(ep_src[(1, 4)], 18 * MIN, T - timedelta(hours=20), user=bob)
+    dst.at(ep_dst[(1, 4)], 4 * MIN, T - timedelta(days=8), user=robert)
+    cases["bob_episode_source_ahead"] = ep_src[(1, 4)]
+    # robert alone: Nosferatu at 30 min on the destination, bob never played it -> absent_on_source (remove off)
+    dst.at(d_ids["behind_older"], 30 * MIN, T - timedelta(days=2), user=robert)
+    # carol (alice's positions, one server): Plan 9 at 55 min, played after alice -> destination_newer
+    src.at(s_ids["source_ahead"], 55 * MIN, T - timedelta(minutes=30), user=carol)
+    cases["carol_destination_newer"] = s_ids["source_ahead"]
+    return {"bob": bob, "carol": carol, "robert": robert}, cases

@@ -104,3 +104,48 @@ async def test_restricted_pair_targets_a_user_who_may_not_edit_user_data(demo):
     row = next(r for r in plan.rows if r.source_item_id == data.cases["source_ahead"])
     assert row.reason is Reason.SOURCE_AHEAD  # kid is 5 minutes in, 9 days ago
     assert plan.destination.writable is False and "EnableUserPreferenceAccess" in plan.destination.why_not_writable
+
+
+async def test_family_pair_plans_both_users_and_apply_undo_round_trips_for_robert(demo):
+    """Issue 12's household in the demo: bob on home is robert on cabin; API-key entries serve the map."""
+    from cwtui.demo import FAMILY_PAIR_NAME
+
+    config = ConfigFile(demo.config_path).load()
+    journal = Journal(demo.state_dir)
+    data = demo.demo
+    robert = data.household["robert"]
+    dest_items = [i for ids in data.destination_ids.values() for i in ids]
+    before = {i: data.destination.get_user_data(robert, i) for i in dest_items}
+    async with PairSync(config, FAMILY_PAIR_NAME, journal) as sync:
+        plan = await sync.plan()
+        assert [(u.source.name, u.destination.name) for u in plan.users] == [("alice", "alice"), ("bob", "robert")]
+        bob = {r.source_item_id: r for r in plan.rows if r.source_user == "bob"}
+        assert all(r.destination_user == "robert" for r in bob.values())
+        cases = data.household_cases
+        assert bob[cases["bob_source_ahead"]].reason is Reason.SOURCE_AHEAD
+        assert bob[cases["bob_destination_missing"]].reason is Reason.DESTINATION_MISSING
+        assert bob[cases["bob_episode_source_ahead"]].reason is Reason.SOURCE_AHEAD
+        assert set(plan.summary()["by_user"]) == {"alice", "bob"}
+        results = [r async for r in sync.start_apply(plan, only={r.key for r in bob.values() if r.writes}).results()]
+    assert {(r.source_user, r.destination_user, r.status) for r in results} == {("bob", "robert", Status.APPLIED)}
+    written = data.destination.get_user_data(robert, data.destination_ids["within_delta"][0])
+    assert written.position_ticks == 35 * 60 * 10_000_000
+
+    undo = await open_undo(config, journal, find_run(journal, None))
+    assert all(r.status is Status.APPLIED for r in [r async for r in undo.results()])
+    await undo.client.aclose()
+    assert before == {i: data.destination.get_user_data(robert, i) for i in before}
+
+
+async def test_share_pair_shares_alices_positions_with_carol_on_one_server(demo):
+    from cwtui.demo import SHARE_PAIR_NAME
+
+    config = ConfigFile(demo.config_path).load()
+    data = demo.demo
+    async with PairSync(config, SHARE_PAIR_NAME, Journal(demo.state_dir)) as sync:
+        plan = await sync.plan()
+    assert [(u.source.name, u.destination.name) for u in plan.users] == [("alice", "carol")]
+    rows = {r.source_item_id: r for r in plan.rows}
+    assert rows[data.household_cases["carol_destination_newer"]].reason is Reason.DESTINATION_NEWER
+    assert rows[data.cases["destination_no_position"]].reason is Reason.DESTINATION_MISSING
+    assert {r.destination_user for r in plan.rows} == {"carol"}

@@ -180,8 +180,11 @@ def build_world(tmp_path: Path, *, cabin_version: str = "10.11.11", servers: boo
     return World(home, cabin, emulators, cf, tmp_path / "state", home_user, cabin_user, ids)
 
 
-def build_demo_world(tmp_path: Path) -> World:
-    """The demo data set (every sync case, fixed ids and dates) behind the fixed test addresses."""
+def build_demo_world(tmp_path: Path, *, household: bool = False) -> World:
+    """The demo data set (every sync case, fixed ids and dates) behind the fixed test addresses.
+
+    `household`: also the demo's household entries and pairs (issue 12), and the world's pair is `family`."""
+    from cwtui.demo import FAMILY_PAIR_NAME, save_household
     from cwtui.emulator.demo import build_demo
 
     demo = build_demo()
@@ -194,12 +197,25 @@ def build_demo_world(tmp_path: Path) -> World:
         users.append(user.id)
         cf.save_server(ServerEntry(name, url, user.id, demo.user_name, state.issue_token(user.id, device_id=device_id)))
     cf.save_pair(PairEntry("home-to-cabin", "home", "cabin", ProgressSettings(remove=True)))
-    return World(demo.source, demo.destination, emulators, cf, tmp_path / "state", users[0], users[1], {})
+    world = World(demo.source, demo.destination, emulators, cf, tmp_path / "state", users[0], users[1], {})
+    if household:
+        save_household(cf, HOME_URL, CABIN_URL, demo)
+        world.pair_name = FAMILY_PAIR_NAME
+    return world
 
 
 @pytest.fixture
 def demo_world(tmp_path):
     world = build_demo_world(tmp_path)
+    yield world
+    for emulator in world.emulators:
+        emulator.stop()
+
+
+@pytest.fixture
+def household_world(tmp_path):
+    """The demo world with its household: pairs `family` (alice, bob -> robert) and `share` (alice -> carol)."""
+    world = build_demo_world(tmp_path, household=True)
     yield world
     for emulator in world.emulators:
         emulator.stop()

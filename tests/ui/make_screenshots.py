@@ -65,6 +65,15 @@ async def login_filled(app, pilot) -> None:
     await settle(app, pilot)
 
 
+async def user_map_shown(app, pilot) -> None:
+    """The `family` pair's settings, scrolled to the user-map editor."""
+    for key in ("tab", "j", "e"):
+        await pilot.press(key)
+        await settle(app, pilot)
+    app.screen.query_one("#user-2").focus()
+    await settle(app, pilot)
+
+
 async def main() -> None:
     OUT.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="cwtui-shots-") as tmp:
@@ -85,8 +94,14 @@ async def main() -> None:
             ("pair_focus", WIDE, ("tab", "e", "tab", "tab", "tab", "tab"), False, None),
             ("help", WIDE, ("question_mark",), True, None),
         ]
-        for n, (name, size, keys, open_pair, before) in enumerate(shots):
-            world = build_demo_world(Path(tmp) / str(n))
+        # the household (issue 12): the demo's `family` pair, alice -> alice and bob -> robert
+        household = [
+            ("household_diff", WIDE, (), True, None),
+            ("household_user_map", WIDE, (), False, user_map_shown),
+            ("household_apply_finished", WIDE, ("a", "d", "enter", "y"), True, None),
+        ]
+        for n, (name, size, keys, open_pair, before) in enumerate(shots + household):
+            world = build_demo_world(Path(tmp) / str(n), household=n >= len(shots) or name == "home")
             try:
                 await shoot(world, name, size, keys, open_pair=open_pair, before=before)
             finally:

@@ -144,3 +144,33 @@ def test_help(snap_compare, demo_world):
     """The help modal lists the diff table's keys."""
     assert snap_compare(demo_world.app(open_pair="home-to-cabin"), terminal_size=WIDE,
                         run_before=press_then_settle("question_mark"))
+
+
+# --- the household (issue 12): the demo's `family` pair, alice -> alice and bob -> robert ---------------------
+
+
+def test_pair_user_map_editor(snap_compare, household_world):
+    """The user-map editor of `family`: both servers' users side by side, partners suggested by name, bob -> robert
+    picked by hand, carol not synced; API-key entries say so."""
+    async def run_before(pilot) -> None:
+        await press_then_settle("tab", "j", "e")(pilot)
+        pilot.app.screen.query_one("#user-2").focus()
+        await settle(pilot.app, pilot)
+    assert snap_compare(household_world.app(), terminal_size=WIDE, run_before=run_before)
+
+
+def test_diff_household(snap_compare, household_world):
+    """A household plan: a user column (bob→robert where the names differ) and totals per user in the header."""
+    assert snap_compare(household_world.app(open_pair="family"), terminal_size=WIDE, run_before=press_then_settle())
+
+
+def test_diff_household_user_filter_small(snap_compare, household_world):
+    """u twice: only bob's rows; at 80x24 the user leads the title cell and the summary names the user shown."""
+    assert snap_compare(household_world.app(open_pair="family"), terminal_size=SMALL,
+                        run_before=press_then_settle("u", "u"))
+
+
+def test_apply_household_finished(snap_compare, household_world, fixed_run_id):
+    """A live household run streamed to the end: totals per user, each result line led by its user."""
+    assert snap_compare(household_world.app(open_pair="family"), terminal_size=WIDE,
+                        run_before=press_then_settle("a", "d", "enter", "y"))

@@ -17,6 +17,7 @@ from cwtui.ui.errors import explain
 from cwtui.core.text import safe_text
 from cwtui.ui.screens.modals import ConfirmModal, ErrorModal
 from cwtui.ui.screens.run_panel import RunPanel
+from cwtui.ui.widgets.plan_format import user_label
 from cwtui.ui.widgets.write_preview import WritePreview
 
 
@@ -64,8 +65,8 @@ class ApplyScreen(RunPanel):
         self.log_table.display = False
         self.query_one("#progress").display = False
         self.query_one("#totals").display = False
+        self._show_counts()  # first: the mode line names the users of the writes it lists
         self._show_mode()
-        self._show_counts()
         self.query_one("#preview", WritePreview).focus()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -97,8 +98,21 @@ class ApplyScreen(RunPanel):
             mode.update("DRY RUN: nothing will be written; every item is checked live and reported as it would "
                         "be. Press d to switch to a live run.")
         else:
-            mode.update(safe_text(f"LIVE RUN: writes go to '{dst.name}' ({dst.server_name}, user {dst.user_name}); "
+            mode.update(safe_text(f"LIVE RUN: writes go to '{dst.name}' ({dst.server_name}, {self._whom()}); "
                                   "enter asks once more. Press d for a dry run."))
+
+    def _users(self) -> list[tuple[str, str]]:
+        """The (source, destination) users the chosen writes belong to, in plan order (household plans)."""
+        chosen = {(t.source_user, t.destination_user) for t in self.tasks}
+        return [(u.source.name, u.destination.name) for u in self.plan.users
+                if (u.source.name, u.destination.name) in chosen]
+
+    def _whom(self) -> str:
+        """Whose data the run writes: "user alice", or "2 users: alice, robert" for a household run."""
+        if not self.plan.users:
+            return f"user {self.plan.destination.user_name}"
+        users = self._users()
+        return f"{len(users)} user{'' if len(users) == 1 else 's'}: {', '.join(d for _, d in users)}"
 
     def _show_counts(self) -> None:
         try:
@@ -115,6 +129,10 @@ class ApplyScreen(RunPanel):
         text = (f"{rows} ticked rows shown → {len(tasks)} writes (destination items) to "
                 f"'{self.plan.destination.name}': {upserts} set a position, {clears} clear one, {forced} forced. "
                 "Each is re-checked live first.")
+        if self.plan.users:
+            per_user = [f"{user_label(s, d)} {sum(1 for t in tasks if (t.source_user, t.destination_user) == (s, d))}"
+                        for s, d in self._users()]
+            text += f" Writes per user: {', '.join(per_user)}."
         if self.reported:
             one = self.reported == 1
             text += (f" {self.reported} more item{'' if one else 's'} of these rows {'is' if one else 'are'} only "
@@ -138,7 +156,7 @@ class ApplyScreen(RunPanel):
             return
         dst = self.plan.destination
         question = (f"Write {len(self.tasks)} changes to '{dst.name}': server {dst.server_name} "
-                    f"(Jellyfin {dst.version}), user {dst.user_name}?\n\nEach write is journaled first, so the "
+                    f"(Jellyfin {dst.version}), {self._whom()}?\n\nEach write is journaled first, so the "
                     "run can be undone with u.")
         self.app.push_screen(ConfirmModal(question, title="Start a live run?", yes="Write"),
                              lambda yes: self._start() if yes else None)

@@ -40,6 +40,8 @@ class DiffScreen(AppKeysFirst, Screen[bool]):
                 "unresolved, all", id="cwtui.diff.filter"),
         Binding("F", "pick_reason", "Reason filter", tooltip="Pick a reason and show only its rows",
                 id="cwtui.diff.reason"),
+        Binding("u", "next_user", "User", tooltip="Show one user's rows (household pairs): each user in turn, "
+                "then all", id="cwtui.diff.user"),
         Binding("o", "next_sort", "Sort", tooltip="Sort by the next column (press again to cycle)",
                 id="cwtui.diff.sort"),
         Binding("O", "reverse_sort", "Reverse sort", show=False, tooltip="Reverse the sort order",
@@ -75,6 +77,7 @@ class DiffScreen(AppKeysFirst, Screen[bool]):
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
         yield Static("", id="pair-line", markup=False)
+        yield Static("", id="users", markup=False)
         yield Static("", id="notices", markup=False)
         with Horizontal(id="status-bar"):
             yield LoadingIndicator(id="loading")
@@ -92,6 +95,7 @@ class DiffScreen(AppKeysFirst, Screen[bool]):
     def on_mount(self) -> None:
         self.query_one("#search", Input).display = False
         self.query_one("#notices").display = False
+        self.query_one("#users").display = False
         self.table.focus()
         self.run_plan()
 
@@ -100,6 +104,8 @@ class DiffScreen(AppKeysFirst, Screen[bool]):
             await self.sync.aclose()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "next_user":  # only a plan of several users has the key (the footer stays short otherwise)
+            return False if self.plan is None or len(self.plan.users) < 2 else (None if self.planning else True)
         if action in NEEDS_PLAN or action == "replan":
             return None if self.planning or self.plan is None and action != "replan" else True
         return True
@@ -156,14 +162,20 @@ class DiffScreen(AppKeysFirst, Screen[bool]):
             self.ticked, message = carried.ticked, carried.message
             filter_name = self.table.filter_name
         src, dst = plan.source, plan.destination
+        many = f"{len(plan.users)} user{'s' if len(plan.users) != 1 else ''}" if plan.users else ""
         self.query_one("#pair-line", Static).update(safe_text(
-            f"{src.name} ({src.server_name} {src.version}, {src.user_name}) → "
-            f"{dst.name} ({dst.server_name} {dst.version}, {dst.user_name}) · {settings_line(plan)}"))
+            f"{src.name} ({src.server_name} {src.version}, {many or src.user_name}) → "
+            f"{dst.name} ({dst.server_name} {dst.version}, {many or dst.user_name}) · {settings_line(plan)}"))
+        users = self.query_one("#users", Static)
+        users.update(safe_text(users_line(plan)))
+        users.display = bool(plan.users)
         notices = self.query_one("#notices", Static)
         notices.update("\n".join(f"⚠ {safe_text(n)}" for n in plan.notices))
         notices.display = bool(plan.notices)
         self._status(message)
-        self.table.load(plan.rows, self.ticked, filter_name)
+        if self.table.user not in {u.source.name for u in plan.users}:
+            self.table.user = ""  # that user left the map
+        self.table.load(plan.rows, self.ticked, filter_name, multi_user=len(plan.users) > 1)
         if not self.query_one("#search", Input).has_focus:
             self.table.focus()
 
@@ -189,6 +201,7 @@ class DiffScreen(AppKeysFirst, Screen[bool]):
         table = self.table
         arrow = "↓" if table.sort_reverse else "↑"
         search = f" · search “{table.search}”" if table.search else ""
+        search += f" · user {table.user}" if table.user else ""
         hidden_text = f" ({hidden} hidden)" if hidden else ""
         forced_text = f"+{len(forced)} forced" if forced else ""
         self.query_one("#summary", Static).update(
@@ -213,6 +226,13 @@ class DiffScreen(AppKeysFirst, Screen[bool]):
         table = self.table
         current = table.filter_name if table.filter_name in FILTER_ORDER else FILTER_ORDER[-1]
         table.filter_name = FILTER_ORDER[(FILTER_ORDER.index(current) + 1) % len(FILTER_ORDER)]
+        table.rebuild()
+
+    def action_next_user(self) -> None:
+        assert self.plan is not None
+        names = [""] + [u.source.name for u in self.plan.users]
+        table = self.table
+        table.user = names[(names.index(table.user) + 1) % len(names)] if table.user in names else ""
         table.rebuild()
 
     def action_pick_reason(self) -> None:
@@ -361,6 +381,8 @@ class DiffScreen(AppKeysFirst, Screen[bool]):
             parts.append("the search")
         if table.filter_name != "all":
             parts.append(f"the filter ({filter_label(table.filter_name)})")
+        if table.user:
+            parts.append(f"the user filter ({table.user})")
         return " and ".join(parts) or "the filter"
 
     def _after_apply(self, wrote: bool | None) -> None:
@@ -383,3 +405,16 @@ def settings_line(plan: Plan) -> str:
     rules = f"dest. MaxResumePct {plan.rules.max_resume_pct:g}%" if plan.rules else "server rules off"
     settings = "settings: " + ("; ".join(changed) if changed else "defaults")
     return f"cap {cap}, {rules} · {settings}"
+
+
+def users_line(plan: Plan) -> str:
+    """Totals per mapped user for the header: "alice → alice: 3 write, 1 clear, 2 skip · bob → robert: …"."""
+    parts = []
+    for pair in plan.users:
+        counts = {a: 0 for a in Action}
+        for row in plan.rows:
+            if row.source_user == pair.source.name:
+                counts[row.action] += 1
+        parts.append(f"{pair.source.name} → {pair.destination.name}: {counts[Action.UPSERT]} write, "
+                     f"{counts[Action.CLEAR]} clear, {counts[Action.SKIP]} skip")
+    return "Users: " + " · ".join(parts)

@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from cwtui.core.config_model import Config, ServerEntry
+from cwtui.core.config_model import Config, PairEntry, ServerEntry
 from cwtui.core.errors import AuthError, CwtuiError
 from cwtui.core.journal import RunSummary
 from cwtui.core.text import safe_text
@@ -89,8 +89,7 @@ class HomeScreen(AppKeysFirst, Screen):
         table.clear()
         for entry in self.config.servers.values():
             table.add_row(Text(entry.name), Text(entry.snapshot or shown_url(entry.url)),
-                          Text(safe_text(entry.user_name) or ("(in the file)" if entry.snapshot
-                                                               else "(not logged in)")),
+                          Text(safe_text(entry.user_name) or _no_user(entry)),
                           Text("checking…", style="italic"), _tls_cell(entry), key=entry.name)
         self.query_one("#no-servers").display = not self.config.servers
         table.display = bool(self.config.servers)
@@ -101,7 +100,7 @@ class HomeScreen(AppKeysFirst, Screen):
         last = self._last_runs()
         for pair in self.config.pairs.values():
             on_off = Text("on", style="green") if pair.progress.enable else Text("off (enable = false)", style="dim")
-            table.add_row(Text(pair.name), Text(f"{pair.source} → {pair.destination}"), on_off,
+            table.add_row(Text(pair.name), Text(f"{pair.source} → {pair.destination}{_users_hint(pair)}"), on_off,
                           Text(_describe_run(last.get(pair.name))), key=pair.name)
         self.query_one("#no-pairs").display = not self.config.pairs
         table.display = bool(self.config.pairs)
@@ -132,7 +131,8 @@ class HomeScreen(AppKeysFirst, Screen):
                 self._set_status(entry.name, Text(safe_text(f"✓ snapshot of {info.name} {info.version}, "
                                                             f"{len(users)} users, read-only"), style="yellow"))
                 return
-            await client.me()  # the saved token, not only the address: a rejected token is not "ok"
+            # the saved token, not only the address: a rejected token is not "ok" (an API key has no user of its own)
+            await (client.token_user() if entry.api_key and not entry.user_id else client.me())
         except AuthError:
             self._set_status(entry.name, Text(f"✗ {entry.name}: token rejected; press enter here to log in again",
                                               style="bold red"))
@@ -254,6 +254,12 @@ class HomeScreen(AppKeysFirst, Screen):
             self.reload()
 
 
+def _no_user(entry: ServerEntry) -> str:
+    if entry.snapshot:
+        return "(in the file)"
+    return "(API key)" if entry.api_key else "(not logged in)"
+
+
 def _tls_cell(entry: ServerEntry) -> Text:
     if entry.snapshot:
         return Text("file", style="dim")
@@ -271,3 +277,12 @@ def _describe_run(record: RunSummary | None) -> str:
     counts = run_counts(record)
     state = "cancelled" if record.cancelled else ("incomplete" if not record.complete else counts)
     return f"{when} UTC {record.kind.replace('_', ' ')}: {state}"
+
+
+def _users_hint(pair: PairEntry) -> str:
+    """A household pair's map in a few words, after its servers."""
+    if pair.users is None:
+        return ""
+    if isinstance(pair.users, str):
+        return " (users by name)"
+    return f" ({len(pair.users)} user{'' if len(pair.users) == 1 else 's'})"

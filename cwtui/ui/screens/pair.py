@@ -1,7 +1,9 @@
-"""PairScreen: create or edit a pair: its two servers, the progress settings (validated as typed) and libraries."""
+"""PairScreen: create or edit a pair: its two servers, the progress settings (validated as typed), libraries and
+the household user map."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 
 from textual import on, work
@@ -14,9 +16,11 @@ from textual.widgets import Button, Checkbox, Footer, Header, Input, Label, Sele
 
 from cwtui.core.config_model import NAME_RE, Config, PairEntry
 from cwtui.core.errors import CwtuiError
-from cwtui.core.models import Library, ProgressSettings, ResumeRules
+from cwtui.core.jellyfin import JellyfinClient
+from cwtui.core.models import Library, ProgressSettings, ResumeRules, User
 from cwtui.core.planner import effective_max_percent
 from cwtui.ui.widgets.forms import MarkedCheckbox, MarkedSelectionList, compact_form
+from cwtui.ui.widgets.user_map import UserMapEditor
 from cwtui.ui.screens.keys_first import AppKeysFirst
 
 SWITCHES = (
@@ -83,6 +87,7 @@ class PairScreen(AppKeysFirst, Screen[bool]):
             yield Label("Libraries on the source (none ticked: all of them)")
             yield MarkedSelectionList(id="libraries")
             yield Static("", id="libraries-msg", classes="hint", markup=False)
+            yield UserMapEditor(pair.users if pair else None, id="user-map")
             yield Static("", id="error", markup=False)
             yield Button("Save", id="save", variant="primary")
         yield Footer()
@@ -94,7 +99,7 @@ class PairScreen(AppKeysFirst, Screen[bool]):
         except CwtuiError as exc:
             self.query_one("#error", Static).update(str(exc))
             return
-        options = [(f"{e.name} ({e.user_name or 'not logged in'} @ {e.url})", e.name)
+        options = [(f"{e.name} ({e.user_name or ('API key' if e.api_key else 'not logged in')} @ {e.url})", e.name)
                    for e in self.config.servers.values()]
         for select_id in ("#source", "#destination"):
             self.query_one(select_id, Select).set_options(options)
@@ -131,6 +136,12 @@ class PairScreen(AppKeysFirst, Screen[bool]):
     def _source_changed(self, event: Select.Changed) -> None:
         if event.value is not Select.NULL:
             self.read_libraries(str(event.value))
+
+    @on(Select.Changed, "#source, #destination")
+    def _ends_changed(self) -> None:
+        source, destination = self.query_one("#source", Select).value, self.query_one("#destination", Select).value
+        if source is not Select.NULL and destination is not Select.NULL:
+            self.read_users(str(source), str(destination))
 
     def _client(self, server: str):
         return self.app.client_factory(self.config.server(server), self.config.client_device_id)
@@ -175,7 +186,12 @@ class PairScreen(AppKeysFirst, Screen[bool]):
         libraries = self.query_one("#libraries", MarkedSelectionList)
         message = self.query_one("#libraries-msg", Static)
         client = self._client(server)
+        seen_by = ""
         try:
+            if not self.config.server(server).user_id:  # an API key: libraries as one of the server's users sees them
+                users = sorted(await client.users(), key=lambda u: not u.is_admin)
+                if users:
+                    client, seen_by = client.for_user(users[0].id), users[0].name
             self.libraries = await client.libraries()
         except CwtuiError as exc:
             message.update(f"The source's libraries cannot be read: {exc}")
@@ -186,7 +202,36 @@ class PairScreen(AppKeysFirst, Screen[bool]):
         libraries.clear_options()
         libraries.add_options([(lib.name, lib.name, lib.name.lower() in wanted or lib.id in wanted)
                                for lib in self.libraries])
-        message.update("" if self.libraries else "The source shows this user no libraries.")
+        if not self.libraries:
+            message.update("The source shows this user no libraries.")
+        else:
+            message.update(f"As {seen_by} sees them (the entry is an API key)." if seen_by else "")
+
+    @work(exclusive=True, group="users", description="Reading both servers' users")
+    async def read_users(self, source: str, destination: str) -> None:
+        """Both servers' users for the map editor, and one line per side a token cannot serve a map on.
+
+        The form may be left while the servers answer: nothing after an await assumes the widgets are there."""
+        editor = self.query_one("#user-map", UserMapEditor)
+        ends = [source] if source == destination else [source, destination]
+        clients = [self._client(name) for name in ends]
+        try:
+            found = await asyncio.gather(*(_who(c) for c in clients))
+        finally:
+            await asyncio.gather(*(c.aclose() for c in clients), return_exceptions=True)
+        if not editor.is_attached:
+            return
+        lines, users = [], []
+        for name, (token_user, listed, problem) in zip(ends, found):
+            users.append(listed)
+            if problem:
+                lines.append(f"'{name}': the users cannot be read: {problem}")
+            elif token_user is not None and not token_user.is_admin:
+                lines.append(f"'{name}' can act only for {token_user.name} (not an administrator; an API key acts "
+                             "for anyone)")
+        editor.say(lines)
+        if all(users):
+            await editor.show_users(users[0], users[-1], same_server=source == destination)
 
     # --- saving ---------------------------------------------------------------------------------------
 
@@ -198,8 +243,13 @@ class PairScreen(AppKeysFirst, Screen[bool]):
         source, destination = self.query_one("#source", Select).value, self.query_one("#destination", Select).value
         if source is Select.NULL or destination is Select.NULL:
             return "Pick a source and a destination server."
-        if source == destination:
-            return "Source and destination are the same server entry."
+        try:
+            users = self.query_one("#user-map", UserMapEditor).value()
+        except ValueError as exc:
+            return str(exc)
+        if source == destination and not isinstance(users, tuple):
+            return ("Source and destination are the same server entry: sharing between users of one server needs "
+                    "a list of users.")
         values: dict[str, object] = {key: self.query_one(f"#{key}", Checkbox).value for key, _ in SWITCHES}
         for key, label, _validator, _ in NUMBERS:
             field = self.query_one(f"#{key}", Input)
@@ -208,9 +258,14 @@ class PairScreen(AppKeysFirst, Screen[bool]):
                 return f"{label}: {'; '.join(result.failure_descriptions)}."
             values[key] = float(field.value) if key == "max_percent" else int(field.value)
         values["libraries"] = tuple(self.query_one("#libraries", MarkedSelectionList).selected)
-        # Settings this form does not show (set in the file by hand) keep their values.
+        # settings this form does not show (set in the file by hand) keep their values
         base = self.pair.progress if self.pair else ProgressSettings()
-        return PairEntry(name, str(source), str(destination), replace(base, **values))  # type: ignore[arg-type]
+        progress = replace(base, **values)  # type: ignore[arg-type]
+        if self.pair is None:
+            return PairEntry(name, str(source), str(destination), progress, users=users)
+        # and so do the pair's keys it does not edit (same_server, direction)
+        return replace(self.pair, name=name, source=str(source), destination=str(destination), progress=progress,
+                       users=users)
 
     @on(Button.Pressed, "#save")
     def action_save(self) -> None:
@@ -234,3 +289,11 @@ class PairScreen(AppKeysFirst, Screen[bool]):
 
     def action_back(self) -> None:
         self.dismiss(False)
+
+
+async def _who(client: JellyfinClient) -> tuple[User | None, list[User], str]:
+    """(the token's user, None for an API key; the server's users; why they could not be read, or "")."""
+    try:
+        return (*await asyncio.gather(client.token_user(), client.users()), "")
+    except CwtuiError as exc:
+        return None, [], str(exc)

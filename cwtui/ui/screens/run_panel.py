@@ -17,6 +17,7 @@ from cwtui.core.models import ItemResult, Status, format_ms
 from cwtui.core.sync import open_undo
 from cwtui.ui.errors import explain
 from cwtui.ui.screens.modals import ConfirmModal, DetailModal, ErrorModal
+from cwtui.ui.widgets.plan_format import user_label
 from cwtui.ui.widgets.result_log import ResultLog, status_word
 from cwtui.ui.screens.keys_first import AppKeysFirst
 
@@ -60,6 +61,8 @@ class RunPanel(AppKeysFirst, Screen[bool]):
         self.wrote = False
         self.dry_run_shown = False
         self.totals: dict[Status, int] = {}
+        self.user_totals: dict[str, dict[Status, int]] = {}
+        """Household runs: the totals of each user ("bob→robert"), in the order they first report."""
         self._pending: list[ItemResult] = []
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -79,6 +82,9 @@ class RunPanel(AppKeysFirst, Screen[bool]):
         """The progress bar, totals, results table and outcome line a subclass places in its compose()."""
         yield ProgressBar(total=1, show_eta=False, id="progress")
         yield Static("", id="totals", markup=False)
+        per_user = Static("", id="user-totals", markup=False)
+        per_user.display = False
+        yield per_user
         yield ResultLog(id="results")
         yield Static("", id="outcome", markup=False)
         yield Footer()
@@ -90,7 +96,7 @@ class RunPanel(AppKeysFirst, Screen[bool]):
     # --- streaming ------------------------------------------------------------------------------------
 
     def _begin(self, total: int, what: str, *, dry_run: bool = False) -> None:
-        self.totals = {}
+        self.totals, self.user_totals = {}, {}
         self.dry_run_shown = dry_run
         self.finished = False
         self.log_table.reset()
@@ -119,6 +125,10 @@ class RunPanel(AppKeysFirst, Screen[bool]):
 
     def _flush(self) -> None:
         batch, self._pending = self._pending, []
+        self._add(batch)
+
+    def _add(self, batch: list[ItemResult]) -> None:
+        """Results into the table, the progress bar and the totals (all and per user)."""
         if not batch:
             return
         with self.app.batch_update():
@@ -126,6 +136,9 @@ class RunPanel(AppKeysFirst, Screen[bool]):
             self.query_one("#progress", ProgressBar).advance(len(batch))
             for result in batch:
                 self.totals[result.status] = self.totals.get(result.status, 0) + 1
+                if result.source_user:
+                    mine = self.user_totals.setdefault(user_label(result.source_user, result.destination_user), {})
+                    mine[result.status] = mine.get(result.status, 0) + 1
             self._show_totals()
 
     def _totals_text(self) -> str:
@@ -134,6 +147,11 @@ class RunPanel(AppKeysFirst, Screen[bool]):
     def _show_totals(self) -> None:
         parts = [f"{self.totals.get(s, 0)} {status_word(s, self.dry_run_shown)}" for s in Status]
         self.query_one("#totals", Static).update(" · ".join(parts) + " (destination items)")
+        per_user = self.query_one("#user-totals", Static)
+        per_user.display = bool(self.user_totals)
+        per_user.update(" · ".join(
+            f"{who}: " + ", ".join(f"{counts[s]} {status_word(s, self.dry_run_shown)}" for s in Status if counts.get(s))
+            for who, counts in self.user_totals.items()))
 
     def _finish(self, run_id: str | None, what: str, *, cancelled: bool, extra: str = "") -> None:
         self.shown_run = run_id
@@ -183,6 +201,7 @@ class RunPanel(AppKeysFirst, Screen[bool]):
             f"Before:       {format_ms(result.before_ms)}",
             f"After:        {format_ms(result.after_ms)}",
             f"Destination:  {self.destination_name or '—'}, item {result.destination_item_id}",
+            *([f"Users:        {result.source_user} → {result.destination_user}"] if result.source_user else []),
             f"Row key:      {result.key}",
             f"Run:          {self.shown_run or '—'}",
             "", result.detail or "(no detail)"])

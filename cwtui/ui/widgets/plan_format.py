@@ -73,6 +73,14 @@ def diff_text(row: PlanRow) -> str:
     return ("+" if delta > 0 else "") + format_ms(delta)
 
 
+def user_label(source_user: str, destination_user: str) -> str:
+    """Whose row or result it is: the source user, and the destination user when the name differs
+    ("bob→robert"). Empty outside household plans."""
+    if destination_user and destination_user.casefold() != source_user.casefold():
+        return safe_text(f"{source_user}→{destination_user}")
+    return safe_text(source_user)
+
+
 def verdict(row: PlanRow, ticked: bool) -> tuple[str, str]:
     """(word, style) for what will happen to the row given its tick: the word alone is enough without colour."""
     if row.reason in UNRESOLVED_REASONS:
@@ -103,6 +111,11 @@ def cells_for(row: PlanRow, ticked: bool, columns: tuple[str, ...]) -> list[Cell
             out.append(cell("☑" if ticked else "☐", int(ticked)))
         elif key == "title":
             out.append(cell(row.title, row.title.casefold(), dim))
+        elif key == "user":
+            out.append(cell(user_label(row.source_user, row.destination_user), (row.source_user.casefold(), row.title.casefold()), dim))
+        elif key == "user_title":
+            out.append(cell(f"{user_label(row.source_user, row.destination_user)} · {row.title}", (row.source_user.casefold(), row.title.casefold()),
+                            dim))
         elif key == "source":
             out.append(cell(position_text(row.source, dur), row.source_ms, dim))
         elif key == "destination":
@@ -150,7 +163,11 @@ def describe_row(row: PlanRow, ticked: bool, plan: Plan | None = None) -> str:
              f"Matched:  {safe_text(row.matched_by) or '—'}",
              f"Kind:     {row.kind.value}" + (f", {safe_text(row.series)} season {row.season} episode {row.episode}"
                                                 if row.series else ""),
-             f"Row key:  {row.key}", ""]
+             f"Row key:  {row.key}"]
+    if row.source_user:
+        lines.append(f"Users:    {safe_text(row.source_user)} on {src_name} → {safe_text(row.destination_user)} on "
+                     f"{dst_name}")
+    lines.append("")
     src_runtime = row.source_runtime_ticks or row.runtime_ticks
     dst_runtime = row.destination_runtime_ticks or row.runtime_ticks
     lines += _side_lines(f"Source ({src_name})", row.source, src_runtime,

@@ -10,7 +10,7 @@ from textual.widgets import DataTable
 
 from cwtui.core.models import Action, PlanRow, Reason
 from cwtui.ui.widgets.key_table import KeyTable
-from cwtui.ui.widgets.plan_format import UNRESOLVED_REASONS, cells_for
+from cwtui.ui.widgets.plan_format import UNRESOLVED_REASONS, cells_for, user_label
 
 FIRST_CHUNK = 200
 """Rows added at once: enough for any screen; the rest follow a chunk per refresh so keys stay responsive."""
@@ -44,7 +44,7 @@ def filter_keeps(name: str) -> Callable[[PlanRow], bool]:
 COLUMN_LABELS = {
     "tick": "✓", "title": "Title", "source": "Source", "destination": "Destination", "diff": "Diff",
     "src_played": "Source played", "dst_played": "Dest. played", "action": "Will do", "reason": "Reason",
-    "reason_short": "Reason",
+    "reason_short": "Reason", "user": "User", "user_title": "User · Title",
 }
 COLUMN_WIDTHS = {"tick": 1, "source": 13, "destination": 13, "diff": 9, "src_played": 16, "dst_played": 16,
                  "action": 14, "reason": 19, "reason_short": 12}
@@ -55,13 +55,26 @@ LAYOUTS = (  # (least width, columns): what does not fit is in the detail pane (
     # at 80 columns the tick is dropped (the Will do word says ticked or "- off") so a short reason still fits
     (0, ("title", "source", "destination", "action", "reason_short")),
 )
-SORTABLE = ("title", "source", "destination", "diff", "src_played", "dst_played", "action", "reason", "reason_short",
+TITLES = ("title", "user_title")
+"""The columns that take the width left over."""
+SORTABLE = ("user", "user_title", "title", "source", "destination", "diff", "src_played", "dst_played", "action", "reason", "reason_short",
             "tick")
 """What `o` cycles through (the columns not shown are skipped)."""
 
 
-def columns_for(width: int) -> tuple[str, ...]:
-    return next(cols for least, cols in LAYOUTS if width >= least)
+USER_COLUMN_LEAST = 96
+"""Below this width a household plan names the user in the title cell instead of a column of its own."""
+
+
+def columns_for(width: int, *, users: bool = False) -> tuple[str, ...]:
+    """The columns that fit `width`; with `users` (a plan of several users) the user too."""
+    cols = next(cols for least, cols in LAYOUTS if width >= least)
+    if not users:
+        return cols
+    if width < USER_COLUMN_LEAST:
+        return tuple("user_title" if c == "title" else c for c in cols)
+    at = cols.index("title")
+    return cols[:at] + ("user",) + cols[at:]
 
 
 class PlanTable(KeyTable):
@@ -80,6 +93,10 @@ class PlanTable(KeyTable):
         self.ticked: set[str] = set()
         self.filter_name = "changes"
         self.search = ""
+        self.user = ""
+        """Show only this source user's rows (household plans); "" shows every user."""
+        self.multi_user = False
+        """More than one user is in the plan: the rows name their user."""
         self.sort_column = "title"
         self.sort_reverse = False
         self.columns_shown: tuple[str, ...] = ()
@@ -92,16 +109,25 @@ class PlanTable(KeyTable):
 
     # --- content --------------------------------------------------------------------------------------
 
-    def load(self, rows: tuple[PlanRow, ...], ticked: set[str], filter_name: str) -> None:
+    def load(self, rows: tuple[PlanRow, ...], ticked: set[str], filter_name: str, *, multi_user: bool = False) -> None:
         self.plan_rows = {row.key: row for row in rows}
         self.ticked = ticked
         self.filter_name = filter_name
+        self.multi_user = multi_user
+        if not multi_user:
+            self.user = ""
         self.rebuild()
 
-    def visible_rows(self) -> list[PlanRow]:
+    def _shown(self) -> Callable[[PlanRow], bool]:
+        """Whether a row passes the filter, the search and the user filter."""
         keep = filter_keeps(self.filter_name)
-        needle = self.search.casefold()
-        rows = [r for r in self.plan_rows.values() if keep(r) and (not needle or needle in r.title.casefold())]
+        needle, user = self.search.casefold(), self.user
+        return lambda r: keep(r) and (not needle or needle in r.title.casefold()) and (not user or
+                                                                                       r.source_user == user)
+
+    def visible_rows(self) -> list[PlanRow]:
+        shown = self._shown()
+        rows = [r for r in self.plan_rows.values() if shown(r)]
         column = self.sort_column
         rows.sort(key=lambda r: cells_for(r, r.key in self.ticked, (column,))[0].sort_value, reverse=self.sort_reverse)
         return rows
@@ -111,7 +137,7 @@ class PlanTable(KeyTable):
         self._generation += 1
         generation = self._generation
         keep_key = self.current_key()
-        columns = columns_for(self._available_width())
+        columns = columns_for(self._available_width(), users=self.multi_user)
         if columns != self.columns_shown:
             self.clear(columns=True)
             self._add_columns(columns)
@@ -129,9 +155,8 @@ class PlanTable(KeyTable):
 
     def visible_keys(self) -> set[str]:
         """Keys of every row the filter and search let through (loaded into the table yet or not)."""
-        keep = filter_keeps(self.filter_name)
-        needle = self.search.casefold()
-        return {k for k, r in self.plan_rows.items() if keep(r) and (not needle or needle in r.title.casefold())}
+        shown = self._shown()
+        return {k for k, r in self.plan_rows.items() if shown(r)}
 
     def position_text(self) -> str:
         """The row counter: cursor row / rows shown ("12 / 548")."""
@@ -156,12 +181,13 @@ class PlanTable(KeyTable):
 
     def _add_columns(self, columns: tuple[str, ...]) -> None:
         self.columns_shown = columns
-        fixed = sum(COLUMN_WIDTHS[c] for c in columns if c != "title")
+        widths = {**COLUMN_WIDTHS, "user": min(20, max([4] + [len(user_label(r.source_user, r.destination_user)) for r in self.plan_rows.values()]))}
+        fixed = sum(widths[c] for c in columns if c not in TITLES)
         # two cells of padding per column, the row cursor's margin and a vertical scrollbar
         title = max(16, self._available_width() - fixed - 2 * len(columns) - 3)
         for key in columns:
             label = COLUMN_LABELS[key]
-            self.add_column(label, width=title if key == "title" else COLUMN_WIDTHS[key], key=key)
+            self.add_column(label, width=title if key in TITLES else widths[key], key=key)
 
     def _available_width(self) -> int:
         width = self.size.width or self.app.size.width

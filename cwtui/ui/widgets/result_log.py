@@ -7,6 +7,7 @@ from rich.text import Text
 from cwtui.core.models import ItemResult, Status, format_ms
 from cwtui.core.text import safe_text
 from cwtui.ui.widgets.key_table import KeyTable
+from cwtui.ui.widgets.plan_format import user_label
 
 STATUS_LOOK = {
     Status.APPLIED: ("✓ applied", "green"),
@@ -27,6 +28,12 @@ def status_text(result: ItemResult) -> Text:
     if result.dry_run and result.status is Status.APPLIED:
         word = "✓ would write"
     return Text(word, style=style, no_wrap=True)
+
+
+def result_title(result: ItemResult) -> str:
+    """The title, after whose it is in a household run ("bob→robert · Charade")."""
+    who = user_label(result.source_user, result.destination_user)
+    return f"{who} · {safe_text(result.title)}" if who else safe_text(result.title)
 
 
 class ResultLog(KeyTable):
@@ -53,7 +60,7 @@ class ResultLog(KeyTable):
         for result in results:
             self.results.append(result)
             change = f"{format_ms(result.before_ms)} → {format_ms(result.after_ms)}"
-            self.add_row(status_text(result), Text(result.reason.value), Text(change), Text(safe_text(result.title)),
+            self.add_row(status_text(result), Text(result.reason.value), Text(change), Text(result_title(result)),
                          Text(safe_text(result.detail), style="dim"), key=f"{len(self.results)}:{result.key}")
         if results:
             self.move_cursor(row=self.row_count - 1, animate=False)

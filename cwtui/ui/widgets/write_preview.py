@@ -8,6 +8,7 @@ from cwtui.core.engine import Step
 from cwtui.core.models import Action, format_ms
 from cwtui.core.text import safe_text
 from cwtui.ui.widgets.key_table import KeyTable
+from cwtui.ui.widgets.plan_format import user_label
 
 
 def preview_change(task: Step) -> str:
@@ -41,5 +42,7 @@ class WritePreview(KeyTable):
             ids = task.row.destination_item_ids if task.row is not None else (task.item_id,)
             index = ids.index(task.item_id) + 1 if task.item_id in ids else 1
             version = task.item_id[:8] + (f" {index}/{len(ids)}" if len(ids) > 1 else "")
-            self.add_row(Text(word), Text(preview_change(task)), Text(version), Text(destination),
-                         Text(safe_text(task.title)), key=str(task.seq))
+            who = user_label(task.source_user, task.destination_user)
+            title = f"{who} · {safe_text(task.title)}" if who else safe_text(task.title)
+            self.add_row(Text(word), Text(preview_change(task)), Text(version), Text(destination), Text(title),
+                         key=str(task.seq))
