@@ -42,7 +42,7 @@ ClientFactory = Callable[[ServerEntry, str], JellyfinClient]
 ONE_WAY, TWO_WAY, SEED_SOURCE, SEED_DESTINATION = "one-way", "two-way", "seed source", "seed destination"
 """How a plan goes: the pair's direction, or a --seed that runs it once one-way from the chosen side."""
 USERS_AT_ONCE = 4
-"""Household plans: users planned at the same time once the first has read both libraries."""
+"""Household plans: users planned at the same time (they wait together on the one shared library read)."""
 log = logging.getLogger(__name__)
 
 
@@ -260,23 +260,19 @@ class PairSync:
 
     async def _plan_household(self, user_pairs: list[UserPair], same_server: bool,
                               rules: dict[str, ResumeRules | None], say: Progress) -> list[PlanRow]:
-        """Every mapped user: the first alone, which reads each server's library once (as a whole, shared by all);
-        then the others, four at a time. Per user only the resume lists and that user's data are read."""
-        first = user_pairs[0]
+        """Every mapped user, USERS_AT_ONCE at a time. Each server's library is read once, as a whole, and shared
+        by all of them (SharedIndex); per user only the resume lists and that user's data are read."""
         shared = (SharedIndex(self.source.library_view()), SharedIndex(self.destination.library_view()))
-
-        async def one(up: UserPair) -> list[PlanRow]:
-            rows = await self._plan_user(self.source.for_user(up.source.id), self.destination.for_user(up.destination.id),
-                                         same_server, rules, lambda msg: say(f"{up.source.name}: {msg}"), shared)
-            return [household.tag(row, up) for row in rows]
-
         gate = asyncio.Semaphore(USERS_AT_ONCE)
 
-        async def bounded(up: UserPair) -> list[PlanRow]:
+        async def one(up: UserPair) -> list[PlanRow]:
             async with gate:
-                return await one(up)
+                rows = await self._plan_user(self.source.for_user(up.source.id),
+                                             self.destination.for_user(up.destination.id), same_server, rules,
+                                             lambda msg: say(f"{up.source.name}: {msg}"), shared)
+            return [household.tag(row, up) for row in rows]
 
-        per_user = [await one(first)] + list(await asyncio.gather(*(bounded(up) for up in user_pairs[1:])))
+        per_user = await asyncio.gather(*(one(up) for up in user_pairs))
         return [row for rows in per_user for row in rows]
 
     def _matching_mode(self) -> tuple[bool, str | None]:

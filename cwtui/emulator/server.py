@@ -90,6 +90,7 @@ def _authenticate(req: Request) -> None:
 
 
 class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # socketserver's 5 drops connections a real server (Kestrel: 512) would queue
     daemon_threads = True
     allow_reuse_address = True
     block_on_close = False
