@@ -284,8 +284,11 @@ async def cmd_undo(ctx: Context, args: Namespace) -> int:
                 ctx.out.write(f"Run {record.run_id} wrote nothing{whose}; nothing to undo.\n")
             return EXIT_OK
         if not args.json:
-            ctx.out.write(f"Run {record.run_id} ({record.pair}, {record.started_at}) changed up to {count} items on "
-                          f"'{record.destination.get('name')}'.\n")
+            back = sum(1 for i in undo.candidates if i.server)  # a two-way run wrote to its source too
+            where = (f"({count - back} on '{record.destination.get('name')}' and {back} on '{_source_name(record)}')"
+                     if back else f"on '{record.destination.get('name')}'")
+            ctx.out.write(f"Run {record.run_id} ({record.pair}, {record.started_at}) changed up to {count} items "
+                          f"{where}.\n")
             _say_unplay_route(ctx, undo.needs_unplay)
         if not args.yes and not ctx.confirm(f"Restore their prior state ({count} items)?"):
             ctx.err.write("Nothing written.\n")
@@ -298,6 +301,10 @@ async def cmd_undo(ctx: Context, args: Namespace) -> int:
                             f"`cwtui undo {record.run_id}` again restores them.")
     finally:
         await undo.aclose()
+
+
+def _source_name(record) -> str:
+    return str((record.destination.get("source") or {}).get("name", "source"))
 
 
 def _say_unplay_route(ctx: Context, intents: list, shown: int = 10) -> None:

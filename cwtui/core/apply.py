@@ -61,8 +61,7 @@ def select_tasks(plan: Plan, only: Iterable[str] | None = None, force: Iterable[
     for key in sorted((only_keys or set()) - force_keys):
         row = by_key[key]
         if not row.writes:
-            hint = (f"`--force {key[:8]}` writes it anyway" if row.forceable
-                    else "it has no destination item to write to, so it cannot be forced either")
+            hint = (f"`--force {key[:8]}` writes it anyway" if row.forceable else _not_forceable(row))
             raise UsageError(f"row {key[:8]} ({row.title}) is skipped by the plan: {row.reason.value} ({row.rule}); "
                              "nothing was written", hint=hint)
     steps: list[Step] = []
@@ -70,12 +69,20 @@ def select_tasks(plan: Plan, only: Iterable[str] | None = None, force: Iterable[
         forced = row.key in force_keys and not row.writes
         if forced and not row.forceable:
             raise UsageError(f"row {row.key} ({row.title}) cannot be forced: {row.reason.value}",
-                             hint="unresolved and ambiguous rows have no destination item to write to")
+                             hint=_not_forceable(row))
         if not forced and not (row.writes and (only_keys is None or row.key in only_keys or row.key in force_keys)):
             continue
         for version in _versions(row):
             steps.append(_step(len(steps), row, version, forced, plan))
     return steps
+
+
+def _not_forceable(row: PlanRow) -> str:
+    """Why a skipped row cannot be forced, and the way out."""
+    if row.two_way and not row.direction and row.reason not in (Reason.UNRESOLVED, Reason.AMBIGUOUS):
+        return ("a two-way row with no direction is settled by `--prefer source|destination KEY` (a conflict) or, "
+                "with no agreed state, by `--seed source|destination`")
+    return "it has no destination item to write to (or no position to copy), so it cannot be forced"
 
 
 def _preferred(plan: Plan, prefer: Mapping[str, str]) -> list[PlanRow]:
@@ -123,7 +130,8 @@ def _step(seq: int, row: PlanRow, version: VersionPlan, forced: bool, plan: Plan
         return Step(**common, action=Action.SKIP, target=Target(0),
                     report=rules.Verdict(Status.SKIPPED, version.reason, version.rule))
     target = (Target(0) if action is Action.CLEAR else _played_target(action, winner, version) or
-              Target(winner.position_ticks if winner else 0, last_played=source_at))
+              Target(winner.position_ticks if winner else 0, played=rules.played_to_send(row, plan.two_way),
+                     last_played=source_at))
     return Step(**common, action=action, target=target, expected=(version.state or UserData(),), forced=forced,
                 note=f"forced ({row.reason.value})" if forced else "")
 
@@ -172,11 +180,18 @@ class ApplyRun(Run):
                          tolerance_seconds=plan.settings.timestamp_tolerance_seconds, chunk_size=chunk_size,
                          clients={plan.source.name: source_client} if source_client is not None else None, **kwargs)
 
+    def _begin(self) -> None:
+        if not self.dry_run and self.run_id:
+            base.begin(self.journal.directory.parent, self.plan, self.run_id,
+                       (t.row for t in self.tasks if t.row is not None))
+
     async def results(self) -> AsyncIterator[ItemResult]:
         """The engine's results; afterwards, what the two sides now agree on is recorded (the pair's base)."""
-        seen: dict[str, ItemResult] = {}
+        self._seen: dict[str, ItemResult] = {}
         async for result in super().results():
-            seen[result.key] = result
+            self._seen[result.key] = result
             yield result
+
+    def _finished(self) -> None:
         if not self.dry_run and self.run_id:  # not after a crash: the old base stays
-            base.record(self.journal.directory.parent, self.plan, self.run_id, seen)
+            base.record(self.journal.directory.parent, self.plan, self.run_id, self._seen)

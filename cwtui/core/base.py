@@ -9,7 +9,7 @@ the entries it replaced beside it, so `undo` can put them back.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,7 +18,7 @@ from typing import Any
 from cwtui.core import rules
 from cwtui.core.errors import JournalError
 from cwtui.core.journal import user_data_from_json, user_data_to_json
-from cwtui.core.models import TO_SOURCE, Agreed, ItemResult, Plan, Status, UserData
+from cwtui.core.models import TO_SOURCE, Agreed, ItemResult, Plan, PlanRow, Status, UserData
 from cwtui.core.paths import ensure_private_dir, write_private_atomic
 
 FORMAT = 1
@@ -76,25 +76,37 @@ class BaseStore:
         return Base(pair, str(data.get("source_server") or ""), str(data.get("destination_server") or ""),
                     {k: _agreed(v) for k, v in data["items"].items() if isinstance(v, dict)})
 
+    def begin(self, pair: str, run_id: str, keys: Iterable[str]) -> None:
+        """Before run `run_id` writes: the entries of the items it may write, as they stand (provisional). A run
+        that dies before `update` (SIGKILL, a second Ctrl+C, a full disk) leaves no record of what it replaced,
+        while the next apply records its landed writes as agreed; its undo then needs these to put them back."""
+        base = self.load(pair)
+        self._write(self.directory / "runs" / f"{run_id}.json", {
+            "format": FORMAT, "pair": pair, "run_id": run_id, "provisional": True,
+            "replaced": {k: (_agreed_json(base.items[k]) if k in base.items else None) for k in keys}})
+
     def update(self, pair: str, run_id: str | None, changes: dict[str, Agreed], *, source_server: str,
                destination_server: str) -> None:
         """Record `changes` (new agreed states) and keep what they replaced for an undo of `run_id` (None: an
         apply that had nothing to write, so nothing to undo)."""
         base = self.load(pair)
         changes = {k: v for k, v in changes.items() if k not in base.items or not _same(base.items[k], v)}
-        if not changes:
-            return
         replaced = {k: (_agreed_json(base.items[k]) if k in base.items else None) for k in changes}
-        base.items.update(changes)
-        base.source_server, base.destination_server = source_server, destination_server
-        if run_id is not None:
+        if run_id is not None:  # replaces the provisional record `begin` made
             self._write(self.directory / "runs" / f"{run_id}.json",
                         {"format": FORMAT, "pair": pair, "run_id": run_id, "replaced": replaced})
+        if not changes:
+            return
+        base.items.update(changes)
+        base.source_server, base.destination_server = source_server, destination_server
         self._save(base)
 
-    def restore(self, pair: str, run_id: str, keep: Callable[[str], bool] = lambda _key: False) -> int:
+    def restore(self, pair: str, run_id: str, keep: Callable[[str], bool] = lambda _key: False,
+                restored: Callable[[str], bool] = lambda _key: True) -> int:
         """Put back what run `run_id` replaced, except the keys `keep` names (items an undo left alone); the number
-        of entries put back. Each is put back once: a later undo of the same run finds only the rest."""
+        of entries put back. Each is put back once: a later undo of the same run finds only the rest. Of a run that
+        died (its record is still provisional), only the entries of the items this undo `restored` go back: the
+        others may since hold what a later run agreed on."""
         path = self.directory / "runs" / f"{run_id}.json"
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -104,7 +116,7 @@ class BaseStore:
             raise JournalError(f"cannot read what run {run_id} changed in the agreed state: {exc}") from None
         base = self.load(pair)
         replaced = data.get("replaced") or {}
-        back = [k for k in replaced if not keep(k)]
+        back = [k for k in replaced if not keep(k) and (not data.get("provisional") or restored(k))]
         for key in back:
             if replaced[key] is None:
                 base.items.pop(key, None)
@@ -135,6 +147,20 @@ def record(state_dir: Path, plan: Plan, run_id: str | None, results: dict[str, I
                                 source_server=plan.source.server_id, destination_server=plan.destination.server_id)
 
 
+def begin(state_dir: Path, plan: Plan, run_id: str, rows: Iterable[PlanRow]) -> None:
+    """Before a run writes `rows`: their entries as they stand, for the undo of a run that dies (`BaseStore.begin`)."""
+    keys = [k for k in (row_key(plan, row) for row in rows) if k is not None]
+    BaseStore(state_dir).begin(plan.pair, run_id, dict.fromkeys(keys))
+
+
+def row_key(plan: Plan, row: PlanRow) -> str | None:
+    """The base key of a row's matched item (None when it is not one item on each side)."""
+    if not row.source_item_id or len(row.destination_item_ids) != 1:
+        return None
+    return item_key(row.source_user_id or plan.source.user_id, row.destination_user_id or plan.destination.user_id,
+                    row.source_item_id, row.destination_item_ids[0])
+
+
 def agreed_after(plan: Plan, results: dict[str, ItemResult], now: datetime) -> dict[str, Agreed]:
     """What the two sides of each matched item agree on after a run: read equal by the plan, or made equal by a
     write the read-back verified. Items a run could not settle (failed, cancelled) keep their old base."""
@@ -150,9 +176,8 @@ def agreed_after(plan: Plan, results: dict[str, ItemResult], now: datetime) -> d
             s, d = (result.after, d) if result.direction == TO_SOURCE else (s, result.after)
         elif result is not None and result.status is not Status.SKIPPED:
             continue
-        if rules.agree(s, d):
-            key = item_key(row.source_user_id or plan.source.user_id, row.destination_user_id or
-                           plan.destination.user_id, row.source_item_id, row.destination_item_ids[0])
+        key = row_key(plan, row)
+        if key is not None and rules.agree(s, d):
             out[key] = Agreed(s, d, now)
     return out
 

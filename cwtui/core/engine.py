@@ -184,13 +184,19 @@ class Run:
                 self.run_id = writer.run_id
                 async for result in self._run(writer):
                     yield result
+                self._finished()
         finally:
             await self.aclose()
+
+    def _finished(self) -> None:
+        """Called after the last result, still under the pair's lock (apply and undo update the pair's base here:
+        a second process's run must not interleave with that save either). Not called after a crash."""
 
     async def _run(self, writer: RunWriter) -> AsyncIterator[ItemResult]:
         chunks = [self.steps[i:i + self.chunk_size] for i in range(0, len(self.steps), self.chunk_size)]
         ahead: asyncio.Task | None = None
         try:
+            self._begin()
             ahead = self._prefetch(chunks[0]) if chunks else None
             for index, chunk in enumerate(chunks):
                 if self._cancel.is_set():
@@ -225,13 +231,17 @@ class Run:
         log.info("run %s (%s) of %s finished%s: %s", self.run_id, self.kind, self.pair,
                  " (cancelled)" if self.cancelled else "", self.summary)
 
+    def _begin(self) -> None:
+        """Called once the run has its id, before any write (apply records what the pair's base may lose)."""
+
     def _prefetch(self, chunk: list[Step]) -> asyncio.Task:
         """Start the live read of a chunk (sessions and items together) so it overlaps the previous chunk's writes."""
         return asyncio.ensure_future(self._live(chunk))
 
-    async def _live(self, chunk: list[Step]) -> tuple[dict[str, list[Session] | None], dict[tuple, Item] | ServerError]:
+    async def _live(self, chunk: list[Step]) -> tuple[dict[str, list[Session] | None], dict[tuple, Item | ServerError]]:
         """Each server's sessions (one read) and each writing step's item as its user sees it, keyed by
-        (server, user id, item id)."""
+        (server, user id, item id); a (server, user id) whose read failed maps to the error instead, so one user
+        the server no longer knows (deleted since the run) fails only that user's steps."""
         by_where: dict[Where, list[str]] = {}
         for s in chunk:
             if s.writes:
@@ -245,11 +255,10 @@ class Run:
             if isinstance(outcome, BaseException) and not isinstance(outcome, ServerError):
                 raise outcome
         sessions = {server: None if isinstance(o, ServerError) else o for server, o in zip(servers, outcomes)}
-        reads = outcomes[len(servers):]
-        failed = next((r for r in reads if isinstance(r, ServerError)), None)
-        if failed is not None:
-            return sessions, failed
-        return sessions, {k: v for r in reads for k, v in r.items()}
+        items: dict[tuple, Item | ServerError] = {}
+        for where, read in zip(by_where, outcomes[len(servers):]):
+            items.update({where: read} if isinstance(read, ServerError) else read)
+        return sessions, items
 
     async def _items_of(self, where: Where, ids: list[str]) -> dict[tuple, Item]:
         client = self._client(where)
@@ -275,9 +284,9 @@ class Run:
         for step in chunk:
             if not step.writes:
                 decided[step.seq] = self._reported(step)
-            elif isinstance(items, ServerError):
+            elif isinstance(items.get(self._where(step)), ServerError):
                 decided[step.seq] = self._result(step, Status.FAILED, Reason.READ_FAILED,
-                                                 f"live re-read failed: {items}")
+                                                 f"live re-read failed: {items[self._where(step)]}")
             else:
                 where = self._where(step)
                 now = items.get((*where, step.item_id))

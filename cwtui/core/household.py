@@ -25,12 +25,20 @@ def resolve(pair: PairEntry, source_users: list[User], destination_users: list[U
         if same_server:
             raise ConfigError("users = \"by-name\" on one server would pair every user with themselves",
                               path=path, key=key, hint="list the users: [{ source = \"alice\", destination = \"bob\" }]")
-        by_name = {u.name.casefold(): u for u in destination_users}
+        folded: dict[str, list[User]] = {}
+        for u in destination_users:
+            folded.setdefault(u.name.casefold(), []).append(u)
+        by_name = {name: users[0] for name, users in folded.items() if len(users) == 1}
+        twins = {name for name, users in folded.items() if len(users) > 1}
         pairs = [UserPair(u, by_name[u.name.casefold()]) for u in source_users if u.name.casefold() in by_name]
-        alone = [u.name for u in source_users if u.name.casefold() not in by_name]
+        alone = [u.name for u in source_users if u.name.casefold() not in folded]
         if alone:
             notices.append(f"users = \"by-name\": no destination user is called {_names(alone)}; "
                            "their positions are not synced (an explicit list can map them)")
+        unsure = [u.name for u in source_users if u.name.casefold() in twins]
+        if unsure:  # never guess which person a name means
+            notices.append(f"users = \"by-name\": several destination users are called {_names(unsure)} (the names "
+                           "differ only in case), so they are not synced; map them in an explicit list by id")
         taken = {p.destination.id for p in pairs}
         left = [u.name for u in destination_users if u.id not in taken]
         if left:

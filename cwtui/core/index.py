@@ -92,11 +92,16 @@ async def _movie_index(client: JellyfinClient, parent_ids: list[str | None]) -> 
     return index
 
 
-async def _episode_index(client: JellyfinClient) -> ProviderIndex:
-    index = ProviderIndex()
-    async for page in client.library_pages(types=("Episode",)):
-        index.add(page)
-    return index
+async def _episode_index(client: JellyfinClient, parent_ids: list[str | None]) -> ProviderIndex:
+    return ProviderIndex(await _all_episodes(client, parent_ids))
+
+
+async def _series_of(client: JellyfinClient, parent_ids: list[str | None]) -> list[Series]:
+    """The series of these libraries (None: all of them)."""
+    found: dict[str, Series] = {}
+    for parent in parent_ids:
+        found.update((s.id, s) for s in await client.series_list(parent))
+    return list(found.values())
 
 
 class _SeriesLookup:
@@ -126,13 +131,19 @@ class _SeriesLookup:
 
 async def index_pair(source: JellyfinClient, destination: JellyfinClient, *, same_server: bool,
                      library_ids: list[str] | None = None, progress: Progress | None = None,
-                     shared: tuple[SharedIndex, SharedIndex] | None = None, played: bool = False) -> Indexed:
+                     shared: tuple[SharedIndex, SharedIndex] | None = None, played: bool = False,
+                     destination_library_ids: list[str] | None = None) -> Indexed:
     """Everything the planner needs: a Match per source resume item and the destination's extra resume rows; with
     `played`, also the played items of both sides (`index_played`).
 
-    `shared` (household runs) holds the source's and the destination's library reads across users."""
+    `library_ids` limit the source's items, `destination_library_ids` the destination items that may be matched
+    (a seed from the destination writes only inside the pair's libraries); the series lists follow both, so an
+    item outside them is never evidence for a clear either. `shared` (household runs) holds the source's and the
+    destination's library reads across users."""
     say = progress or (lambda _msg: None)
     src_shared, dst_shared = shared or (None, None)
+    src_parents = list(library_ids) if library_ids else [None]
+    dst_parents = list(destination_library_ids) if destination_library_ids else [None]
     say("Reading both resume lists")
     src_resume, dst_resume = await asyncio.gather(source.resume_items(library_ids), destination.resume_items())
     say(f"Source has {len(src_resume)} resumable items; destination {len(dst_resume)}")
@@ -153,14 +164,17 @@ async def index_pair(source: JellyfinClient, destination: JellyfinClient, *, sam
 
     say("Indexing destination movies and series")
     movie_index, dst_series, src_series = await asyncio.gather(
-        _shared(dst_shared, ("movies",), lambda c: _movie_index(c, [None]), destination) if movies else none(),
-        _shared(dst_shared, ("series",), lambda c: c.series_list(), destination) if need_series else none(),
-        _shared(src_shared, ("series",), lambda c: c.series_list(), source) if need_series else none(),
+        _shared(dst_shared, ("movies", *dst_parents), lambda c: _movie_index(c, dst_parents), destination)
+        if movies else none(),
+        _shared(dst_shared, ("series", *dst_parents), lambda c: _series_of(c, dst_parents), destination)
+        if need_series else none(),
+        _shared(src_shared, ("series", *src_parents), lambda c: _series_of(c, src_parents), source)
+        if need_series else none(),
     )
     lookup = _SeriesLookup(src_series or [], dst_series or [])
     matches: list[Match] = [match_movie(m, movie_index) for m in movies] if movies else []
 
-    matches += await _match_episodes(destination, episodes, lookup, dst_shared)
+    matches += await _match_episodes(destination, episodes, lookup, dst_shared, dst_parents=dst_parents)
     say(f"Read episode lists of {len(lookup.episodes)} destination series")
     if dst_shared is not None and dst_shared.foreign(destination):
         matches = await _own_user_data(destination, matches)
@@ -178,12 +192,14 @@ async def index_pair(source: JellyfinClient, destination: JellyfinClient, *, sam
     if played:
         indexed.played, indexed.played_on_destination = await index_played(
             source, destination, same_server=False, library_ids=library_ids, movie_index=movie_index,
-            lookup=lookup if need_series else None, progress=say, shared=shared)
+            lookup=lookup if need_series else None, progress=say, shared=shared,
+            destination_library_ids=destination_library_ids)
     return indexed
 
 
 async def _match_episodes(destination: JellyfinClient, episodes: list[Item], lookup: _SeriesLookup,
-                          shared: SharedIndex | None = None, lists_at_most: int | None = None) -> list[Match]:
+                          shared: SharedIndex | None = None, lists_at_most: int | None = None,
+                          dst_parents: list[str | None] | None = None) -> list[Match]:
     """Source episodes to destination episodes: through the matched series' episode lists, and a full episode index
     only when some episode's series cannot be matched (or it has no season or episode number). Past `lists_at_most`
     series, every destination episode is read in pages instead (one request per 500, not one per series)."""
@@ -191,8 +207,9 @@ async def _match_episodes(destination: JellyfinClient, episodes: list[Item], loo
     fallback = [e for e in episodes
                 if resolved[e.id][0] is not MatchStatus.MATCHED or e.season is None or e.episode is None]
     wanted = {s.id for _, found in resolved.values() for s in found} - set(lookup.episodes)
+    parents = dst_parents or [None]
     if lists_at_most is not None and len(wanted) > lists_at_most:
-        every = await _shared(shared, ("all_episodes",), _all_episodes, destination)
+        every = await _shared(shared, ("all_episodes", *parents), lambda c: _all_episodes(c, parents), destination)
         by_series: dict[str | None, list[Item]] = {}
         for ep in every:
             by_series.setdefault(ep.series_id, []).append(ep)
@@ -200,19 +217,22 @@ async def _match_episodes(destination: JellyfinClient, episodes: list[Item], loo
         episode_index = ProviderIndex(every) if fallback else None
     else:
         await lookup.load_episodes(destination, (s for _, found in resolved.values() for s in found), shared)
-        episode_index = (await _shared(shared, ("episode_index",), _episode_index, destination)
+        episode_index = (await _shared(shared, ("episode_index", *parents), lambda c: _episode_index(c, parents),
+                                       destination)
                          if fallback else None)
     return [match_episode(e, *resolved[e.id], lookup.episodes, episode_index) for e in episodes]
 
 
-async def _all_episodes(client: JellyfinClient) -> list[Item]:
-    return [episode async for page in client.library_pages(types=("Episode",)) for episode in page]
+async def _all_episodes(client: JellyfinClient, parent_ids: list[str | None]) -> list[Item]:
+    return [episode for parent in parent_ids
+            async for page in client.library_pages(types=("Episode",), parent_id=parent) for episode in page]
 
 
 async def index_played(source: JellyfinClient, destination: JellyfinClient, *, same_server: bool,
                        library_ids: list[str] | None = None, movie_index: ProviderIndex | None = None,
                        lookup: _SeriesLookup | None = None, progress: Progress | None = None,
-                       shared: tuple[SharedIndex, SharedIndex] | None = None) -> tuple[list[Match], frozenset[str]]:
+                       shared: tuple[SharedIndex, SharedIndex] | None = None,
+                       destination_library_ids: list[str] | None = None) -> tuple[list[Match], frozenset[str]]:
     """Setting `played`: both played lists (paged, once per user), and the source's played items without a position
     matched as resume items are (an item with a position is a resume item: the position rules decide it).
 
@@ -232,16 +252,20 @@ async def index_played(source: JellyfinClient, destination: JellyfinClient, *, s
     movies = [i for i in items if i.kind is ItemKind.MOVIE]
     episodes = [i for i in items if i.kind is ItemKind.EPISODE]
     src_shared, dst_shared = shared or (None, None)
+    src_parents = list(library_ids) if library_ids else [None]
+    dst_parents = list(destination_library_ids) if destination_library_ids else [None]
     if movies and movie_index is None:
-        movie_index = await _shared(dst_shared, ("movies",), lambda c: _movie_index(c, [None]), destination)
+        movie_index = await _shared(dst_shared, ("movies", *dst_parents), lambda c: _movie_index(c, dst_parents),
+                                    destination)
     if episodes and lookup is None:
         src_series, dst_series = await asyncio.gather(
-            _shared(src_shared, ("series",), lambda c: c.series_list(), source),
-            _shared(dst_shared, ("series",), lambda c: c.series_list(), destination))
+            _shared(src_shared, ("series", *src_parents), lambda c: _series_of(c, src_parents), source),
+            _shared(dst_shared, ("series", *dst_parents), lambda c: _series_of(c, dst_parents), destination))
         lookup = _SeriesLookup(src_series, dst_series)
     matches = [match_movie(m, movie_index) for m in movies] if movies else []
     matches += await _match_episodes(destination, episodes, lookup, dst_shared,
-                                     lists_at_most=EPISODE_LISTS_BEFORE_FULL_READ) if episodes else []
+                                     lists_at_most=EPISODE_LISTS_BEFORE_FULL_READ,
+                                     dst_parents=dst_parents) if episodes else []
     if dst_shared is not None and dst_shared.foreign(destination):  # the shared reads carry another user's data
         matches = await _own_user_data(destination, matches)
     return matches, on_destination

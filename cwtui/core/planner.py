@@ -186,12 +186,19 @@ def two_way_rows(matches: list[Match], zeros: list[ZeroCandidate], settings: Pro
                                       f"{max(owners[d.id] for d in m.destinations)} source item(s) share one title"))
         else:
             rows.append(_merge(m.source, m.destinations[0], m.source.id, m.how, settings, server_rules, agreed_of))
+    copies = Counter(z.source.id for z in zeros if z.source is not None)
     for z in zeros:
         if z.source is None or z.source.version_ids:
             why = "not found on the source" if z.source is None else "the source item has several versions"
             row = rules.base_row(z.destination, (z.destination,), key=z.destination.id)
             rows.append(_two_way_skip(replace(row, source_item_id=None, source=None), (z.destination,),
                                       Reason.UNRESOLVED, f"two-way: the destination's item is {why}"))
+        elif copies[z.source.id] > 1:  # destination copies of one source item: one row, never written
+            group = tuple(y.destination for y in zeros if y.source is not None and y.source.id == z.source.id)
+            if z.destination is group[0]:
+                rows.append(_two_way_skip(rules.base_row(z.source, group), group, Reason.AMBIGUOUS,
+                                          "two-way pairs need exactly one item on each side; here "
+                                          f"{len(group)} destination items in progress match one source item"))
         else:
             rows.append(_merge(z.source, z.destination, z.source.id, "", settings, server_rules, agreed_of))
     for direction, on in (shared_rows or {}).items():

@@ -485,6 +485,15 @@ def decide_direction(winner: Item, loser: Item, settings: ProgressSettings, serv
     return gate(one, settings)
 
 
+def played_to_send(row: PlanRow, two_way_pair: bool) -> bool | None:
+    """A position write of a two-way pair (a seed included) also carries the winner's Played mark when it is set (a
+    12.0 rewatch keeps Played beside a position): the sides agree only with the same mark, and without it the next
+    plan sees both sides changed (a conflict, an echo) or, after a seed, no base. None (not sent) otherwise; the
+    engine clears Played for a replay on its own."""
+    winner = row.winner
+    return True if (two_way_pair or row.two_way) and winner is not None and winner.played else None
+
+
 def _moved(was: UserData, now: UserData) -> str:
     words = f"{format_ms(was.position_ms)} -> {format_ms(now.position_ms)}"
     if was.played != now.played:

@@ -23,6 +23,7 @@ from cwtui.core.base import BaseStore, item_key
 from cwtui.core.index import Progress, SharedIndex, index_pair
 from cwtui.core.jellyfin import JellyfinClient
 from cwtui.core.journal import Journal, RunRecord
+from cwtui.core.locks import pair_lock
 from cwtui.core.models import (
     TO_DESTINATION,
     TO_SOURCE,
@@ -222,9 +223,12 @@ class PairSync:
     async def _plan_user(self, source: JellyfinClient, destination: JellyfinClient, same_server: bool,
                          rules: dict[str, ResumeRules | None], say: Progress, shared=None) -> list[PlanRow]:
         """The rows of one source user and one destination user, in the way this plan goes."""
-        if self.mode == SEED_DESTINATION:  # one-way, from the destination to the source
+        if self.mode == SEED_DESTINATION:  # one-way, from the destination to the source, inside the pair's libraries
+            library_ids = await self._library_ids(source)
             indexed = await index_pair(destination, source, same_server=same_server, progress=say,
-                                       shared=(shared[1], shared[0]) if shared else None)
+                                       shared=(shared[1], shared[0]) if shared else None,
+                                       library_ids=library_ids if same_server else None,
+                                       destination_library_ids=library_ids)
             rows = plan_rows(indexed.matches, indexed.zeros, self.pair.progress, rules.get(TO_SOURCE),
                              shared_rows=self.source_info.version_tuple < (10, 11))
             return [reversed_row(r) for r in rows]
@@ -238,9 +242,12 @@ class PairSync:
                                 lambda s_id, d_id: base.get(item_key(source.user_id, destination.user_id, s_id, d_id)),
                                 shared_rows={TO_DESTINATION: self.destination_info.version_tuple < (10, 11),
                                              TO_SOURCE: self.source_info.version_tuple < (10, 11)})
-        return plan_rows(indexed.matches, indexed.zeros, self.pair.progress, rules.get(TO_DESTINATION),
+        rows = plan_rows(indexed.matches, indexed.zeros, self.pair.progress, rules.get(TO_DESTINATION),
                          shared_rows=self.destination_info.version_tuple < (10, 11), played=indexed.played,
                          played_on_destination=indexed.played_on_destination)
+        if self.mode == SEED_SOURCE:  # a two-way pair's plan: its writes say their direction, as a seed back does
+            rows = [replace(r, direction=TO_DESTINATION) for r in rows]
+        return rows
 
     async def _household(self, same_server: bool, notices: list[str], wanted: Iterable[str] | None) -> list[UserPair]:
         """The pair's user map, resolved against both servers' users and checked against what each token may do."""
@@ -266,13 +273,21 @@ class PairSync:
         gate = asyncio.Semaphore(USERS_AT_ONCE)
 
         async def one(up: UserPair) -> list[PlanRow]:
+            src, dst = self.source.for_user(up.source.id), self.destination.for_user(up.destination.id)
             async with gate:
-                rows = await self._plan_user(self.source.for_user(up.source.id),
-                                             self.destination.for_user(up.destination.id), same_server, rules,
-                                             lambda msg: say(f"{up.source.name}: {msg}"), shared)
+                try:
+                    rows = await self._plan_user(src, dst, same_server, rules,
+                                                 lambda msg: say(f"{up.source.name}: {msg}"), shared)
+                finally:  # a view counts its own skipped items: the plan's notice speaks for every user's reads
+                    self.source.skipped_malformed += src.skipped_malformed
+                    self.destination.skipped_malformed += dst.skipped_malformed
             return [household.tag(row, up) for row in rows]
 
-        per_user = await asyncio.gather(*(one(up) for up in user_pairs))
+        try:
+            per_user = await asyncio.gather(*(one(up) for up in user_pairs))
+        finally:  # the shared library reads are counted too
+            self.source.skipped_malformed += shared[0].reader.skipped_malformed
+            self.destination.skipped_malformed += shared[1].reader.skipped_malformed
         return [row for rows in per_user for row in rows]
 
     def _matching_mode(self) -> tuple[bool, str | None]:
@@ -325,8 +340,10 @@ class PairSync:
                         why_not_writable=why_not_writable or "")
 
     def settle(self, plan: Plan) -> None:
-        """An apply with nothing to write still records the items whose sides agree (a two-way pair's first base)."""
-        base.record(self.journal.directory.parent, plan, None, {})
+        """An apply with nothing to write still records the items whose sides agree (a two-way pair's first base),
+        under the pair's lock like any run (RunLocked while another run holds it)."""
+        with pair_lock(self.journal.directory.parent, plan.pair):
+            base.record(self.journal.directory.parent, plan, None, {})
 
     def start_apply(self, plan: Plan, *, only: Iterable[str] | None = None, force: Iterable[str] = (),
                     dry_run: bool = False, concurrency: int | None = None, chunk_size: int | None = None,

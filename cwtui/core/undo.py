@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable
 
 from cwtui.core.base import BaseStore
+from cwtui.core.dto import norm_id
 from cwtui.core.engine import Run, Step
 from cwtui.core.errors import UsageError
 from cwtui.core.jellyfin import JellyfinClient
@@ -38,8 +39,8 @@ def _of_users(record: RunRecord, users: Iterable[str] | None) -> set[str] | None
         raise UsageError(f"run {record.run_id} is not a household run, so --user does not apply to it")
     chosen: set[str] = set()
     for name in wanted:
-        hit = [m for m in mapped if name in (str(m["source"].get("name", "")).casefold(),
-                                             str(m["source"].get("id", "")).casefold().replace("-", ""))]
+        hit = [m for m in mapped if name == str(m["source"].get("name", "")).casefold()
+               or norm_id(name) == norm_id(str(m["source"].get("id", "")))]
         if not hit:
             have = ", ".join(str(m["source"].get("name")) for m in mapped)
             raise UsageError(f"--user {name}: run {record.run_id} has no such source user (have: {have})")
@@ -79,17 +80,21 @@ class UndoRun(Run):
     async def results(self) -> AsyncIterator[ItemResult]:
         """The engine's results; afterwards the pair's agreed state goes back to what it was before the run, except
         for the items left as they are (changed since, or not restored)."""
-        kept: set[str] = set()
+        self._kept: set[str] = set()
+        self._done: set[str] = set()
         async for result in super().results():
-            if result.status is not Status.APPLIED:
-                kept.add(result.destination_item_id)
+            (self._done if result.status is Status.APPLIED else self._kept).add(result.destination_item_id)
             yield result
+
+    def _finished(self) -> None:
+        kept, done = self._kept, self._done
 
         def keep(key: str) -> bool:
             src_user, dst_user, *items = key.split(":")
             return any(i in kept for i in items) or (self.users is not None and dst_user not in self.users)
 
-        BaseStore(self.journal.directory.parent).restore(self.record.pair, self.record.run_id, keep)
+        BaseStore(self.journal.directory.parent).restore(
+            self.record.pair, self.record.run_id, keep, restored=lambda key: any(i in done for i in key.split(":")[2:]))
 
     def _step(self, _: int, intent: Intent) -> Step:
         redone = self.history.redone.get(intent.seq)

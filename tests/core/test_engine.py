@@ -361,7 +361,9 @@ async def test_a_full_disk_mid_apply_stops_before_unjournaled_writes_and_names_t
 
     def fsync(fd):
         syncs.append(fd)
-        if len(syncs) > 3:  # header, first chunk's intents, first chunk's results: then the disk is full
+        # header, the base's provisional record (file and directory), first chunk's intents, first chunk's
+        # results: then the disk is full
+        if len(syncs) > 5:
             raise OSError(errno.ENOSPC, "No space left on device")
         return real_fsync(fd)
 
