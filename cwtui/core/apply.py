@@ -145,6 +145,8 @@ def _played_target(action: Action, winner: UserData | None, version: VersionPlan
                       last_played=source.last_played)
     if action is Action.MARK_PLAYED:
         return Target(0, played=True, play_count=source.play_count, last_played=source.last_played)
+    if action is Action.MARK_UNPLAYED:  # by the POST: the unplayed route would also wipe the count and the date
+        return Target(0, played=False)
     return None
 
 

@@ -41,6 +41,12 @@ class Base:
     def get(self, key: str) -> Agreed | None:
         return self.items.get(key)
 
+    def pairs_of(self, source_user: str, destination_user: str) -> list[tuple[str, str]]:
+        """(source item, destination item) of every agreed item of one user pair. Those that are in no resume list
+        any more left it since the sides agreed (finished, marked unplayed, removed) and may hold a change."""
+        prefix = f"{source_user}:{destination_user}:"
+        return [tuple(k[len(prefix):].split(":", 1)) for k in self.items if k.startswith(prefix)]  # type: ignore
+
 
 class BaseStore:
     """`base/PAIR.json` under the state dir, and `base/runs/RUN_ID.json` (what a run replaced) for undo."""

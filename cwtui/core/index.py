@@ -271,6 +271,19 @@ async def index_played(source: JellyfinClient, destination: JellyfinClient, *, s
     return matches, on_destination
 
 
+async def agreed_matches(source: JellyfinClient, destination: JellyfinClient,
+                         pairs: list[tuple[str, str]]) -> list[Match]:
+    """Two-way: the agreed items that no resume list brought, read by id on both sides with this user pair's data;
+    a pair with either side gone is left out."""
+    if not pairs:
+        return []
+    src, dst = await asyncio.gather(source.items_by_ids(s for s, _ in pairs),
+                                    destination.items_by_ids(d for _, d in pairs))
+    by_src, by_dst = {i.id: i for i in src}, {i.id: i for i in dst}
+    return [Match(by_src[s], MatchStatus.MATCHED, (by_dst[d],), "the agreed state")
+            for s, d in pairs if s in by_src and d in by_dst]
+
+
 async def _own_user_data(destination: JellyfinClient, matches: list[Match]) -> list[Match]:
     """Household runs: the matched destination items with this user's data, read IDS_BATCH at a time, a few batches
     at once: this read is what each user after the first waits on once the shared library is in. An item this user

@@ -245,6 +245,8 @@ class Action(StrEnum):
     """Played, position 0, the destination's play count (at least 1) and the source's last-played time: one POST."""
     MARK_PLAYED = "mark_played"
     """Played with the source's play count and last-played time (setting `played`): one POST."""
+    MARK_UNPLAYED = "mark_unplayed"
+    """Two-way: the other side was marked unplayed since the two agreed: Played false and position 0, one POST."""
 
 
 class Reason(StrEnum):
@@ -301,11 +303,13 @@ class Reason(StrEnum):
     CHANGED_ON_DESTINATION = "changed_on_destination"
     NEWER_ON_SOURCE = "newer_on_source"
     NEWER_ON_DESTINATION = "newer_on_destination"
+    MARKED_UNPLAYED = "marked_unplayed"
+    """Two-way: the winning side was marked unplayed since the two agreed (a deliberate unwatch, not absence)."""
     CONFLICT = "conflict"
     """Both sides changed since they agreed and their last-played times do not say which is newer: the user picks."""
 
 
-WRITES = (Action.UPSERT, Action.CLEAR, Action.FINISH, Action.MARK_PLAYED)
+WRITES = (Action.UPSERT, Action.CLEAR, Action.FINISH, Action.MARK_PLAYED, Action.MARK_UNPLAYED)
 """The actions a plan row or version can write (RESTORE belongs to undo, SKIP writes nothing)."""
 
 

@@ -242,7 +242,8 @@ def _directional(row: PlanRow, source: Item, destination: Item, direction: str, 
                  settings: ProgressSettings, server_rules: dict[str, ResumeRules | None]) -> PlanRow:
     """The write in one direction, decided by the one-way rules with the winning side as the source."""
     winner, loser = (source, destination) if direction == TO_DESTINATION else (destination, source)
-    one = rules.decide_direction(winner, loser, settings, server_rules.get(direction))
+    was = row.agreed and (row.agreed.source if direction == TO_DESTINATION else row.agreed.destination)
+    one = rules.decide_direction(winner, loser, settings, server_rules.get(direction), was or None)
     way = "source -> destination" if direction == TO_DESTINATION else "destination -> source"
     version = one.versions[0]
     if one.writes:

@@ -292,9 +292,10 @@ def _gated(v: VersionPlan, settings: ProgressSettings) -> VersionPlan:
     if v.action is Action.UPSERT and not settings.add:
         return replace(v, action=Action.SKIP, reason=Reason.ADD_DISABLED,
                        rule=f"rule 12: add is off (would upsert: {v.rule})")
-    if v.action is Action.CLEAR and not settings.remove:
+    if v.action in (Action.CLEAR, Action.MARK_UNPLAYED) and not settings.remove:
         return replace(v, action=Action.SKIP, reason=Reason.REMOVE_DISABLED,
-                       rule=f"rule 12: remove is off (would clear: {v.rule})")
+                       rule=f"rule 12: remove is off (would {'clear' if v.action is Action.CLEAR else 'unmark'}: "
+                            f"{v.rule})")
     return v
 
 
@@ -468,11 +469,24 @@ def three_way(source: UserData, destination: UserData, agreed: Agreed | None,
                                    "wins (--prefer source|destination KEY, or tick it in the TUI)")
 
 
-def decide_direction(winner: Item, loser: Item, settings: ProgressSettings, server_rules: ResumeRules | None) -> PlanRow:
+def decide_direction(winner: Item, loser: Item, settings: ProgressSettings, server_rules: ResumeRules | None,
+                     winner_was: UserData | None = None) -> PlanRow:
     """A two-way write in the direction the merge picked: the one-way rules with the winner as the source (every
     threshold, the near-complete cap, "never clear from absence", add/remove), except "who is newer" (rules 8, 10
-    and 11), which the merge has just decided. The row is in winner -> loser orientation."""
-    if (winner.user_data or UserData()).position_ticks > 0:
+    and 11), which the merge has just decided. The row is in winner -> loser orientation.
+
+    `winner_was` (the winner's agreed state) tells an unwatch from absence: an item the agreed state has played,
+    now unplayed at 0 on the winner, was marked unplayed there; the loser follows (`remove` on)."""
+    w = winner.user_data or UserData()
+    if winner_was is not None and winner_was.played and not w.played and w.position_ticks == 0:
+        row = base_row(winner, (loser,))
+        if not (loser.user_data or UserData()).played:
+            return skip_all(row, (loser,), Reason.IN_SYNC, "two-way: marked unplayed on both sides")
+        rule = "two-way: marked unplayed since the sides agreed; mark the other side unplayed too (position 0)"
+        version = VersionPlan(loser.id, loser.user_data, Action.MARK_UNPLAYED, Reason.MARKED_UNPLAYED, rule)
+        return gate(replace(row, action=Action.MARK_UNPLAYED, reason=Reason.MARKED_UNPLAYED, rule=rule,
+                            versions=(version,)), settings)
+    if w.position_ticks > 0:
         one = decide_source_row(Match(winner, MatchStatus.MATCHED, (loser,)), settings, server_rules,
                                 effective_max_percent(settings, server_rules))
     else:

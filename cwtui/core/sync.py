@@ -20,7 +20,7 @@ from cwtui.core.errors import CwtuiError, DestinationTooOld, ServerError, UsageE
 from cwtui.core.http import ClientIdentity, clock_skew
 from cwtui.core import base
 from cwtui.core.base import BaseStore, item_key
-from cwtui.core.index import Progress, SharedIndex, index_pair
+from cwtui.core.index import Progress, SharedIndex, agreed_matches, index_pair
 from cwtui.core.jellyfin import JellyfinClient
 from cwtui.core.journal import Journal, RunRecord
 from cwtui.core.locks import pair_lock
@@ -29,6 +29,7 @@ from cwtui.core.models import (
     TO_SOURCE,
     Plan,
     PlanRow,
+    Reason,
     ResumeRules,
     ServerInfo,
     SideInfo,
@@ -238,10 +239,18 @@ class PairSync:
                                    played=self.pair.progress.played and self.mode != TWO_WAY)
         if self.mode == TWO_WAY:
             base = self.bases.load(self.pair.name)
-            return two_way_rows(indexed.matches, indexed.zeros, self.pair.progress, rules,
+            seen = {(m.source.id, d.id) for m in indexed.matches for d in m.destinations}
+            seen |= {(z.source.id, z.destination.id) for z in indexed.zeros if z.source is not None}
+            gone = [p for p in base.pairs_of(source.user_id, destination.user_id) if p not in seen]
+            extra = await agreed_matches(source, destination, gone)
+            rows = two_way_rows(indexed.matches + extra, indexed.zeros, self.pair.progress, rules,
                                 lambda s_id, d_id: base.get(item_key(source.user_id, destination.user_id, s_id, d_id)),
                                 shared_rows={TO_DESTINATION: self.destination_info.version_tuple < (10, 11),
                                              TO_SOURCE: self.source_info.version_tuple < (10, 11)})
+            # Agreed items in no resume list are read for a change (a finish, an unwatch); unchanged ones stay out.
+            quiet = {m.source.id for m in extra}
+            return [r for r in rows if r.source_item_id not in quiet or r.reason not in (Reason.IN_SYNC,
+                                                                                          Reason.UNCHANGED)]
         rows = plan_rows(indexed.matches, indexed.zeros, self.pair.progress, rules.get(TO_DESTINATION),
                          shared_rows=self.destination_info.version_tuple < (10, 11), played=indexed.played,
                          played_on_destination=indexed.played_on_destination)

@@ -276,3 +276,48 @@ def test_a_finish_made_on_either_side_is_carried_to_the_other(make_pair, capsys,
     done = state(pair, other, ids, 0)
     assert (done.played, done.position_ticks, done.last_played) == (True, 0, at(1000))
     assert [r for r in plan(capsys)["rows"] if r["action"] != "skip"] == []
+
+
+@pytest.mark.parametrize("side_name, other", [("source", "destination"), ("destination", "source")])
+def test_an_unwatch_on_either_side_is_carried_to_the_other_and_undone_exactly(make_pair, capsys, side_name, other):
+    pair, ids = two_way(make_pair, remove=True, finish=True)
+    agreed_start(pair, ids, capsys)
+    put(pair, "source", ids, 0, 0, 900, played=True, play_count=2)  # finished on the source ...
+    code, lines, err = apply(capsys)                                # ... and on the destination: agreed as played
+    assert code == 0 and state(pair, "destination", ids, 0).played, err
+    put(pair, side_name, ids, 0, 0, None, played=False, play_count=0)  # "mark unplayed" in Jellyfin
+    before = state(pair, other, ids, 0)
+    row = rows_by_title(plan(capsys))["Movie 0"]
+    assert (row["action"], row["reason"]) == ("mark_unplayed", f"changed_on_{side_name}")
+    code, lines, err = apply(capsys)
+    assert code == 0, err
+    now = state(pair, other, ids, 0)
+    assert (now.played, now.position_ticks) == (False, 0), lines
+    assert [r for r in plan(capsys)["rows"] if r["action"] != "skip"] == []
+    code, out, err = cli(capsys, "undo", lines[-1]["run_id"], "--yes")
+    assert code == 0, err
+    assert state(pair, other, ids, 0) == before
+
+
+def test_an_unwatch_needs_remove_on(make_pair, capsys):
+    pair, ids = two_way(make_pair, finish=True)
+    agreed_start(pair, ids, capsys)
+    put(pair, "source", ids, 0, 0, 900, played=True, play_count=1)
+    apply(capsys)
+    put(pair, "source", ids, 0, 0, None, played=False, play_count=0)
+    row = rows_by_title(plan(capsys))["Movie 0"]
+    assert (row["action"], row["reason"]) == ("skip", "remove_disabled")
+    assert "would unmark" in row["rule"]
+
+
+def test_an_item_that_left_both_resume_lists_is_still_merged_and_absence_never_unmarks(make_pair, capsys):
+    pair, ids = two_way(make_pair, remove=True)
+    put(pair, "source", ids, 0, 20, 100)
+    put(pair, "destination", ids, 0, 20, 100)
+    apply(capsys)                                                   # agreed: in progress, not played
+    put(pair, "destination", ids, 0, 0, 500, played=True, play_count=1)  # finished on the destination
+    put(pair, "source", ids, 0, 0, None, played=False)              # and gone from the source without a trace
+    row = rows_by_title(plan(capsys))["Movie 0"]  # in no resume list, yet both sides changed since they agreed
+    assert (row["action"], row["reason"]) == ("skip", "conflict")
+    code, lines, err = apply(capsys)
+    assert code == 0 and state(pair, "destination", ids, 0).played and not state(pair, "source", ids, 0).played
