@@ -2,6 +2,7 @@
 
     python tests/bench_sync.py --size small|medium|large [--users 1] [--latency-ms 10] [--concurrency 4]
                                [--detail] [--json]
+    python tests/bench_sync.py --snapshot --size medium|large [--played-fraction 0.5]   (also plans its restore)
 
 The emulated servers run in a child process (as a real server would run elsewhere), so the figures are those
 of the cwtui process alone: its time, the requests it sends and its peak memory. Every request to either
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import re
 import resource
 import subprocess
@@ -28,6 +30,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -42,9 +45,11 @@ PLAN_CONCURRENCY = 4
 """What the bound assumes for planning: the episode lists go 8 at a time, library pages one after another."""
 
 
-def serve_child(size: str, latency_ms: float, seed: int, users: int) -> None:
+def serve_child(size: str, latency_ms: float, seed: int, users: int, played_fraction: float = 0.0) -> None:
     """In the child: populate both servers, print how to reach them, then answer each "requests" line on stdin
-    with the requests each server saw since the last one (by kind) and the CPU time both used, until stdin closes."""
+    with the requests each server saw since the last one (by kind) and the CPU time both used, until stdin closes.
+
+    `played_fraction` of the source's other movies and episodes are marked played (a snapshot reads those too)."""
     from cwtui.emulator import Emulator, EmulatorState
     from cwtui.emulator.generate import populate_household
 
@@ -52,6 +57,12 @@ def serve_child(size: str, latency_ms: float, seed: int, users: int) -> None:
     src, dst = EmulatorState(server_name="Home", version="10.11.11"), EmulatorState(server_name="Cabin",
                                                                                      version="10.10.7")
     pair = populate_household(src, dst, seed=seed, size=size, users=users)
+    if played_fraction > 0:
+        resumable, step = set(pair.source.resumable_ids), max(1, round(1 / played_fraction))
+        for n, item_id in enumerate(pair.source.movie_ids + pair.source.episode_ids):
+            if n % step == 0 and item_id not in resumable:
+                src.set_user_data(pair.source.user_id, item_id, played=True, play_count=1,
+                                  last_played=datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=n))
     emulators = [Emulator(src).start(), Emulator(dst).start()]
     for emulator in emulators:
         emulator.faults.latency_ms = latency_ms
@@ -61,7 +72,7 @@ def serve_child(size: str, latency_ms: float, seed: int, users: int) -> None:
         "destination": {"url": emulators[1].url, "user_id": pair.destination.user_id,
                         "api_key": pair.destination.api_key,
                         "token": dst.issue_token(pair.destination.user_id, device_id="bench")},
-        "populate_s": round(time.perf_counter() - started, 2),
+        "populate_s": round(time.perf_counter() - started, 2), "series": len(pair.source.series_ids),
     }), flush=True)
     for _line in sys.stdin:  # one per "requests" question; ends when the parent closes stdin
         kinds = {side: request_kinds(e.requests) for side, e in zip(("source", "destination"), emulators)}
@@ -190,6 +201,56 @@ async def measure(servers: dict, workdir: Path, latency_ms: float, concurrency: 
     return figures, detail
 
 
+def measure_snapshot(servers: dict, workdir: Path, latency_ms: float) -> dict:
+    """`cwtui snapshot home` in a process of its own: its wall time and its peak RSS (from wait4), beside the peak
+    RSS of `cwtui servers` on the same config (what importing cwtui costs), so the snapshot's own share shows."""
+    cf = ConfigFile(workdir / "config.toml")
+    cf.ensure_device_id()
+    side = servers["source"]
+    cf.save_server(ServerEntry("home", side["url"], side["user_id"], "alice", side["token"]))
+    env = {**os.environ, "CWTUI_STATE_DIR": str(workdir / "state"), "CWTUI_CONFIG": str(cf.path)}
+    out = workdir / "home.jsonl"
+
+    def run(*argv: str) -> tuple[float, float, str]:
+        started = time.perf_counter()
+        child = subprocess.Popen([sys.executable, "-m", "cwtui", *argv], env=env, stdout=subprocess.PIPE,
+                                 cwd=Path(__file__).resolve().parents[1])
+        stdout = child.stdout.read().decode()
+        _, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+        if child.returncode:
+            raise SystemExit(f"cwtui {' '.join(argv)} failed with exit {child.returncode}")
+        return time.perf_counter() - started, usage.ru_maxrss / 1024, stdout
+
+    base_s, base_rss, _ = run("servers")
+    snap_s, snap_rss, stdout = run("snapshot", "home", "-o", str(out), "--json")
+    report = json.loads(stdout)
+    lines = out.read_text().splitlines()
+    in_progress = sum(1 for line in lines[1:-1] if json.loads(line)["position_ms"] > 0)
+    # Requests that cannot be avoided, one after another: the public info, the series list, the resume list and
+    # the played pages (page sizes 500, 200, 500), each with the latency.
+    items = report["items"]
+    requests = 1 + servers["series"] // 500 + 1 + in_progress // 200 + 1 + (items - in_progress) // 500 + 1
+    restore = asyncio.run(plan_restore(cf, servers["destination"], out, workdir))
+    return {"latency_ms": latency_ms, "snapshot_s": round(snap_s, 3), "startup_s": round(base_s, 3),
+            "items": items, "in_progress": in_progress, "file_mb": round(out.stat().st_size / 2**20, 2),
+            "peak_rss_mb": round(snap_rss, 1), "baseline_rss_mb": round(base_rss, 1),
+            "bound_s": round(requests * latency_ms / 1000 + base_s, 3), **restore}
+
+
+async def plan_restore(cf: ConfigFile, destination: dict, snapshot: Path, workdir: Path) -> dict:
+    """The plan of a restore of that snapshot into the other server (same titles, other ids), `played` on."""
+    cf.save_server(ServerEntry("cabin", destination["url"], destination["user_id"], "alice", destination["token"]))
+    cf.save_server(ServerEntry("saved", "", "", "", "", snapshot=str(snapshot)))
+    cf.save_pair(PairEntry("restore", "saved", "cabin", ProgressSettings(played=True)))
+    async with PairSync(cf.load(), "restore", Journal(workdir / "state")) as sync:
+        started = time.perf_counter()
+        plan = await sync.plan()
+        return {"restore_plan_s": round(time.perf_counter() - started, 3),
+                "restore_plan_writes": plan.summary()["by_action"],
+                "restore_plan_requests": sync.destination.requests_sent}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", choices=("small", "medium", "large"), default="small")
@@ -199,16 +260,22 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=1, help="users on each side (more than 1: a household pair)")
     parser.add_argument("--detail", action="store_true", help="the plan's CPU time and requests by kind")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--snapshot", action="store_true",
+                        help="measure `cwtui snapshot` of the source instead of plan/apply/undo")
+    parser.add_argument("--played-fraction", type=float, default=None,
+                        help="with --snapshot: this share of the source library is marked played (default 0.5)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    played = args.played_fraction if args.played_fraction is not None else (0.5 if args.snapshot else 0.0)
     if args.child:
-        serve_child(args.size, args.latency_ms, args.seed, args.users)
+        serve_child(args.size, args.latency_ms, args.seed, args.users, played)
         return 0
     if args.users < 1:
         parser.error("--users must be at least 1")
 
     child = subprocess.Popen([sys.executable, __file__, "--child", "--size", args.size, "--latency-ms",
-                              str(args.latency_ms), "--seed", str(args.seed), "--users", str(args.users)],
+                              str(args.latency_ms), "--seed", str(args.seed), "--users", str(args.users),
+                              "--played-fraction", str(played)],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
     def server_log() -> dict:
@@ -219,11 +286,18 @@ def main() -> int:
     try:
         servers = json.loads(child.stdout.readline())
         with tempfile.TemporaryDirectory(prefix="cwtui-bench-") as tmp:
-            figures, detail = asyncio.run(measure(servers, Path(tmp), args.latency_ms, args.concurrency,
+            if args.snapshot:
+                figures = measure_snapshot(servers, Path(tmp), args.latency_ms)
+            else:
+                figures, detail = asyncio.run(measure(servers, Path(tmp), args.latency_ms, args.concurrency,
                                                       args.users, server_log))
     finally:
         child.stdin.close()
         child.wait(timeout=30)
+    if args.snapshot:
+        print(json.dumps({"size": args.size, "played_fraction": played, **figures,
+                          "populate_s": servers["populate_s"]}))
+        return 0
     figures = {"size": args.size, **figures, "populate_s": servers["populate_s"]}
     if args.detail:
         figures.update(detail)

@@ -8,7 +8,8 @@ import sys
 import pytest
 
 HEADLESS = ["cwtui.core.planner", "cwtui.core.apply", "cwtui.core.undo", "cwtui.core.sync", "cwtui.core.config",
-            "cwtui.core.jellyfin", "cwtui.emulator", "cwtui.cli", "cwtui.demo"]
+            "cwtui.core.jellyfin", "cwtui.core.snapshot", "cwtui.core.snapshot_source", "cwtui.core.snapshot_take",
+            "cwtui.emulator", "cwtui.cli", "cwtui.demo"]
 
 
 @pytest.mark.parametrize("module", HEADLESS)

@@ -12,13 +12,14 @@ from argparse import Namespace
 
 from cwtui.cli.commands import Context, cmd_apply, cmd_pairs, cmd_plan, cmd_runs, cmd_servers, cmd_undo, cmd_users
 from cwtui.cli.parser import build_parser
+from cwtui.cli.snapshot import cmd_snapshot
 from cwtui.core.config import ConfigFile, default_config_path, state_dir
 from cwtui.core.errors import CwtuiError, UsageError
 from cwtui.core.journal import Journal
 from cwtui.core.log import setup_logging
 from cwtui.core.text import safe_text
 
-ASYNC_COMMANDS = {"plan": cmd_plan, "apply": cmd_apply, "undo": cmd_undo, "users": cmd_users}
+ASYNC_COMMANDS = {"plan": cmd_plan, "apply": cmd_apply, "undo": cmd_undo, "users": cmd_users, "snapshot": cmd_snapshot}
 SYNC_COMMANDS = {"runs": cmd_runs, "servers": cmd_servers, "pairs": cmd_pairs}
 
 

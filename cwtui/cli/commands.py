@@ -24,6 +24,7 @@ from cwtui.cli.render import (
     result_line,
     table,
 )
+from cwtui.cli.snapshot import snapshot_first
 from cwtui.core.config import ConfigFile, ServerEntry
 from cwtui.core.errors import EXIT_CANCELLED, EXIT_ITEM_FAILED, EXIT_OK, RunInterrupted, UsageError
 from cwtui.core.journal import Journal, RunSummary
@@ -212,6 +213,7 @@ async def cmd_apply(ctx: Context, args: Namespace) -> int:
             return EXIT_OK
         if not args.json:
             print_plan(plan, ctx.out, show_all=False)
+        taken = snapshot_first(ctx, sync, plan, run) if args.snapshot_first and not args.dry_run else {}
         if not args.yes and not args.dry_run:
             forced = sum(1 for t in run.tasks if t.forced)
             who = (f"for {len(plan.users)} users" if plan.users else f"as {plan.destination.user_name}")
@@ -230,6 +232,7 @@ async def cmd_apply(ctx: Context, args: Namespace) -> int:
                            left="{n} items were not checked; nothing was written.")
         undo = f"cwtui undo {run.run_id}"
         return _finish(ctx, run, as_json=args.json, label="Applied", wrote=f"To reverse this run: {undo}",
+                       extra={"snapshot": taken["path"]} if taken else None,
                        failed=f"`{undo}` restores what this run wrote.",
                        left=f"{{n}} items were not written. `cwtui apply {plan.pair}` plans again and writes what is "
                             f"still needed; `{undo}` reverses what this run wrote.")
@@ -349,7 +352,8 @@ def cmd_runs(ctx: Context, args: Namespace) -> int:
                                   "destination": r.destination.get("name"), "started_at": r.started_at,
                                   "ended_at": r.ended_at, "complete": r.complete, "summary": r.summary,
                                   "cancelled": r.cancelled, "undo_of": r.undo_of, "wrote": r.wrote,
-                                  "undone_by": list(r.undone_by), "problem": r.problem} for r in runs))
+                                  "undone_by": list(r.undone_by), "problem": r.problem, "snapshot": r.snapshot}
+                                 for r in runs))
     if not runs:
         ctx.out.write(f"No runs yet (journal: {ctx.journal.directory}).\n")
         return EXIT_OK
@@ -368,11 +372,15 @@ def _run_result(r: RunSummary) -> str:
     words += [f"{v} {k}" for k, v in (r.summary or {}).items() if v]
     if r.undone_by:
         words.append("undone by " + ", ".join(r.undone_by))
+    if r.snapshot:
+        words.append(f"snapshot before: {r.snapshot}")
     return ", ".join(words)
 
 
 def _tls(entry: ServerEntry) -> tuple[str, str]:
     """(JSON word, words for the table): an http URL has no TLS at all, so it is never "verified"."""
+    if entry.snapshot:
+        return "none", "a snapshot file (read-only)"
     if urlsplit(entry.url).scheme.lower() == "http":  # the flag still shows: it would apply after a redirect
         return "plain_http", "plain http (not encrypted)" + (", INSECURE (insecure = true)" if entry.insecure else "")
     if entry.insecure:
@@ -385,13 +393,15 @@ def cmd_servers(ctx: Context, args: Namespace) -> int:
     if args.json:
         return _json_lines(ctx, ({"name": s.name, "url": s.url, "user_name": s.user_name or None,
                                   "user_id": s.user_id or None, "logged_in": bool(s.token), "tls": _tls(s)[0],
-                                  "ca_bundle": s.ca_bundle, "insecure": s.insecure}
+                                  "ca_bundle": s.ca_bundle, "insecure": s.insecure,
+                                  **({"snapshot": s.snapshot} if s.snapshot else {})}
                                  for s in config.servers.values()))
     if not config.servers:
         ctx.out.write(f"No servers in {ctx.config_file.path}. Add one with `cwtui login NAME --url URL --user U`.\n")
         return EXIT_OK
     table(["name", "url", "user", "tls"],
-          [[s.name, s.url, s.user_name or "(not logged in)", _tls(s)[1]] for s in config.servers.values()], ctx.out)
+          [[s.name, s.snapshot or s.url, s.user_name or ("(from the file)" if s.snapshot else "(not logged in)"),
+            _tls(s)[1]] for s in config.servers.values()], ctx.out)
     return EXIT_OK
 
 

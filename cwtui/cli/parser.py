@@ -85,6 +85,19 @@ def build_parser() -> argparse.ArgumentParser:
                        help="two-way conflicts: `--prefer source|destination KEY...` writes these rows with that "
                             "side winning (repeatable; works with --only)")
 
+    apply.add_argument("--snapshot-first", action="store_true",
+                       help="before the first write, save the destination users' state to snapshots/RUN_ID.jsonl "
+                            "under the state dir")
+
+    snapshot = command("snapshot", help="save users' watch state (in progress and played) to a portable file")
+    snapshot.add_argument("server", metavar="SERVER")
+    snapshot.add_argument("--user", action="append", metavar="NAME", default=[],
+                          help="this user (name or id; repeatable); default: the server entry's own user")
+    snapshot.add_argument("--all-users", action="store_true", help="every user of the server")
+    snapshot.add_argument("-o", "--output", metavar="FILE",
+                          help="where to write (default: snapshots/SERVER-TIME.jsonl under the state dir)")
+    snapshot.add_argument("--json", action="store_true", help="one JSON object: path, users, items")
+
     undo = command("undo", help="restore what a run changed (default: the latest run that wrote)")
     undo.add_argument("run_id", metavar="RUN_ID", nargs="?", type=_run_id)
     undo.add_argument("--yes", action="store_true", help="do not ask for confirmation")

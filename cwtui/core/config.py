@@ -91,6 +91,8 @@ class ConfigFile:
             for key in ("ca_bundle", "device_id"):
                 if getattr(entry, key) is None and key in tbl:
                     del tbl[key]
+            for key in [k for k in tbl if (k == "snapshot") != bool(entry.snapshot)]:
+                del tbl[key]  # a snapshot entry holds only its path; a server entry no path
             _end_table(tbl, created)
 
         return self._edit(change)
@@ -300,6 +302,8 @@ def _set_users(pair: Any, users: Any) -> None:
 
 
 def _server_values(entry: ServerEntry) -> dict[str, Any]:
+    if entry.snapshot:
+        return {"snapshot": entry.snapshot}
     return {"url": entry.url, "user_id": entry.user_id, "user_name": entry.user_name, "token": entry.token,
             "ca_bundle": entry.ca_bundle, "insecure": entry.insecure, "device_id": entry.device_id,
             "api_key": entry.api_key}

@@ -8,6 +8,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any, NoReturn
 
 from cwtui.core.errors import ConfigError
@@ -20,7 +21,7 @@ DEFAULT_CONCURRENCY = 4
 NAME_RE = re.compile(r"[A-Za-z0-9_.-]+")
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _TOP_KEYS = ("device_id", "concurrency", "servers", "pairs")
-_SERVER_KEYS = ("url", "user_id", "user_name", "token", "api_key", "ca_bundle", "insecure", "device_id")
+_SERVER_KEYS = ("url", "user_id", "user_name", "token", "api_key", "ca_bundle", "insecure", "device_id", "snapshot")
 _PAIR_KEYS = ("source", "destination", "direction", "same_server", "users", "features")
 BY_NAME = "by-name"
 ONE_WAY, BOTH = "one-way", "both"
@@ -46,12 +47,14 @@ class ServerEntry:
     """This entry's own DeviceId (set by logins from this version on); None: the install's (older entries)."""
     api_key: bool = False
     """The token is an API key (it acts for any user); without a user it serves only pairs with a `users` map."""
+    snapshot: str | None = None
+    """A snapshot file read as a read-only source (`snapshot = "PATH"` instead of url and token); None: a server."""
 
     def __repr__(self) -> str:
         return (f"ServerEntry(name={self.name!r}, url={self.url!r}, user_id={self.user_id!r}, "
                 f"user_name={self.user_name!r}, token={'<hidden>' if self.token else '<none>'}, "
                 f"api_key={self.api_key!r}, ca_bundle={self.ca_bundle!r}, insecure={self.insecure!r}, "
-                f"device_id={self.device_id!r})")
+                f"device_id={self.device_id!r}" + (f", snapshot={self.snapshot!r})" if self.snapshot else ")"))
 
     __str__ = __repr__
 
@@ -205,6 +208,8 @@ def check_server(name: str, value: Any, ck: Checker) -> ServerEntry:
     parts = ("servers", name)
     ck.name(name, parts)
     tbl = ck.table(value, parts, _SERVER_KEYS)
+    if "snapshot" in tbl:
+        return _snapshot_server(name, tbl, ck)
     if "url" not in tbl:
         ck.fail(parts + ("url",), "missing; expected the server address, like \"https://jf.example.org\"")
     url = ck.string(tbl["url"], parts + ("url",))
@@ -231,6 +236,21 @@ def check_server(name: str, value: Any, ck: Checker) -> ServerEntry:
     )
 
 
+def _snapshot_server(name: str, tbl: dict[str, Any], ck: Checker) -> ServerEntry:
+    """`snapshot = "PATH"`: a file, not a server, so it takes no other key; a relative path is read from the
+    config file's folder (the file is only opened when a command uses a pair with it)."""
+    parts = ("servers", name)
+    other = [key for key in tbl if key != "snapshot"]
+    if other:
+        ck.fail(parts + (other[0],), f"a snapshot entry takes no '{other[0]}': it has either url (a server) or "
+                "snapshot (a file)", hint="remove the key, or make a separate server entry")
+    raw = ck.string(tbl["snapshot"], parts + ("snapshot",), empty_ok=False).strip()
+    path = Path(raw).expanduser()
+    if not path.is_absolute() and ck.path:
+        path = Path(ck.path).expanduser().parent / path
+    return ServerEntry(name=name, url="", user_id="", user_name="", token="", snapshot=str(path))
+
+
 def check_pair(name: str, value: Any, servers: dict[str, ServerEntry], ck: Checker) -> PairEntry:
     parts = ("pairs", name)
     ck.name(name, parts)
@@ -242,6 +262,10 @@ def check_pair(name: str, value: Any, servers: dict[str, ServerEntry], ck: Check
         ends[end] = ck.string(tbl[end], parts + (end,))
         if ends[end] not in servers:
             ck.fail(parts + (end,), f"no server '{ends[end]}' (have: {_names(servers)})")
+    if servers[ends["destination"]].snapshot:
+        ck.fail(parts + ("destination",), f"server '{ends['destination']}' is a snapshot, which is read-only: it can "
+                "be a pair's source, never its destination", hint="restore a snapshot with a pair whose source is "
+                "the snapshot entry and whose destination is the server")
     features = ck.table(tbl.get("features", {}), parts + ("features",), ("progress",))
     progress = _progress(features.get("progress", {}), parts + ("features", "progress"), ck)
     same = tbl.get("same_server")
@@ -253,6 +277,9 @@ def check_pair(name: str, value: Any, servers: dict[str, ServerEntry], ck: Check
     direction = ck.string(tbl.get("direction", ONE_WAY), parts + ("direction",)).strip().lower()
     if direction not in DIRECTIONS:
         ck.fail(parts + ("direction",), f"expected \"one-way\" or \"both\", got {tbl['direction']!r}")
+    if direction == BOTH and servers[ends["source"]].snapshot:
+        ck.fail(parts + ("direction",), f"server '{ends['source']}' is a snapshot, which is read-only: a two-way pair "
+                "would write to it", hint="a snapshot's pair is one-way: remove direction = \"both\"")
     return PairEntry(name=name, source=ends["source"], destination=ends["destination"], progress=progress,
                      same_server=same_server, users=users, direction=direction)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -20,7 +20,7 @@ from cwtui.core import rules
 from cwtui.core.errors import CwtuiError, JournalError, ServerError
 from cwtui.core.jellyfin import JellyfinClient
 from cwtui.core.locks import pair_lock
-from cwtui.core.journal import STEP_UNPLAY, Intent, Journal, ResultRecord, RunWriter
+from cwtui.core.journal import STEP_UNPLAY, Intent, Journal, ResultRecord, RunWriter, new_run_id
 from cwtui.core.models import (
     Action,
     Item,
@@ -108,7 +108,8 @@ class Run:
                  tolerance_seconds: float = 30, chunk_size: int | None = None, undo_of: str | None = None,
                  owns_client: bool = False, cancel_grace: float = CANCEL_GRACE_SECONDS,
                  clients: dict[str, JellyfinClient] | None = None,
-                 lock: Callable[[], AbstractContextManager[Any]] | None = None) -> None:
+                 lock: Callable[[], AbstractContextManager[Any]] | None = None,
+                 before_writes: Callable[[str], Awaitable[dict[str, Any]]] | None = None) -> None:
         self.kind = kind
         self.pair = pair
         self.destination = destination
@@ -125,6 +126,9 @@ class Run:
         self.lock = lock or (nullcontext if dry_run else
                              (lambda: pair_lock(journal.directory.parent, pair)))  # one writing run per pair
         self.cancel_grace = cancel_grace
+        self.before_writes = before_writes
+        """Awaited with the run id before the journal starts (never for a dry run or a run with no writes); what it
+        returns joins the journal header. It raising stops the run before the journal and any write."""
         self.run_id: str | None = None
         self.counts: dict[str, int] = {s.value: 0 for s in Status}
         self.cancelled = False
@@ -172,7 +176,11 @@ class Run:
     async def results(self) -> AsyncIterator[ItemResult]:
         try:
             with self.lock():
-                writer = self.journal.start(self.kind, self.pair, self.destination, undo_of=self.undo_of)
+                named: dict[str, Any] = {}  # a run with a snapshot first names itself (the file bears its id)
+                if self.before_writes is not None and not self.dry_run and self.tasks:
+                    run_id = new_run_id()
+                    named = {"run_id": run_id, "extra": await self.before_writes(run_id)}
+                writer = self.journal.start(self.kind, self.pair, self.destination, undo_of=self.undo_of, **named)
                 self.run_id = writer.run_id
                 async for result in self._run(writer):
                     yield result

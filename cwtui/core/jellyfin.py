@@ -293,27 +293,32 @@ class JellyfinClient:
             raw = await self._get("/UserViews", {"userId": uid}, parse=dto.query_items)
         return [lib for lib in (dto.parse_library(entry) for entry in raw) if lib is not None]
 
-    async def _paged(self, params: dict[str, Any], page_size: int, path: str = "/Items") -> AsyncIterator[list[Any]]:
+    async def _paged(self, params: dict[str, Any], page_size: int, path: str = "/Items", *,
+                     remember_all: bool = True) -> AsyncIterator[list[Any]]:
         """Raw `Items` pages of GET `path` (/Items, or /UserItems/Resume) until a short page.
 
         A server that does not page as asked ends in a BadResponse, never a loop: a full page that brings no
         id not seen before (it ignores startIndex), a page past the TotalRecordCount it reported itself, or
-        more than MAX_PAGED_ITEMS items in all.
+        more than MAX_PAGED_ITEMS items in all. `remember_all=False` compares each page with the previous one only,
+        so memory stays flat over a long read (a snapshot); MAX_PAGED_ITEMS still bounds it.
         """
-        start, ids, total = 0, set(), None
+        start, seen, total = 0, set(), None
         for _ in range(MAX_PAGED_ITEMS // max(1, page_size) + 2):
             raw, count = await self._get(path, {**params, "startIndex": start, "limit": page_size},
                                          parse=_page, messages=LIBRARY_READ)
             total = count if count is not None else total
-            before = len(ids)
-            ids.update(dto.norm_id(e.get("Id")) if isinstance(e, dict) else None for e in raw)
-            if len(raw) >= page_size and len(ids) == before and before:
+            page_ids = {dto.norm_id(e.get("Id")) if isinstance(e, dict) else None for e in raw}
+            if len(raw) >= page_size and seen and page_ids <= seen:
                 raise BadResponse(f"the server sent the same {len(raw)} items again for the page at {start} "
                                   "(it ignores startIndex?); stopped reading the library",
                                   hint="a proxy may be caching /Items, or the server is not Jellyfin")
             if total is not None and start >= total and raw:
                 raise BadResponse(f"the server keeps sending items past the {total} it reported; stopped reading",
                                   hint="is this a Jellyfin server?")
+            if remember_all:
+                seen.update(page_ids)
+            else:
+                seen = page_ids
             yield raw
             if len(raw) < page_size:
                 return
@@ -341,19 +346,33 @@ class JellyfinClient:
                 _fresh(self._items(raw), seen)
         return list(seen.values())
 
-    async def played_items(self, library_ids: Iterable[str] | None = None, page_size: int = 500) -> list[Item]:
-        """Every movie and episode this user has marked played (setting `played`), one pass per library if given.
+    async def played_pages(self, library_ids: Iterable[str] | None = None,
+                           page_size: int = 500) -> AsyncIterator[list[Item]]:
+        """This user's played movies and episodes (`/Items?filters=IsPlayed`), a page at a time, each item once; one
+        pass per library if given.
 
-        `filters=IsPlayed` is answered from the stored rows (gotcha 17), the same place a restore writes to.
-        """
+        `filters=IsPlayed` is answered from the stored rows (gotcha 17), the same place a restore writes to. Pages
+        rather than a list, and only the previous page's ids kept, so a snapshot of a large library streams in flat
+        memory. Sort keys are not unique, so a page may repeat the end of the one before: those are dropped (a
+        repeat further away would be a second line for the item; a restore reads it as the same item)."""
         base = {"userId": self._uid(), "recursive": True, "filters": "IsPlayed", "includeItemTypes": RESUME_TYPES,
                 "fields": "ProviderIds", "enableImages": False, "isMissing": False, "enableTotalRecordCount": False,
                 "sortBy": "SortName", "sortOrder": "Ascending"}
-        seen: dict[str, Item] = {}
         for parent in list(library_ids) if library_ids is not None else [None]:
             params = base if parent is None else {**base, "parentId": parent}
-            async for raw in self._paged(params, page_size):
-                _fresh(self._items(raw), seen)
+            previous: set[str] = set()
+            async for raw in self._paged(params, page_size, remember_all=False):
+                new = [item for item in self._items(raw) if item.id not in previous]
+                previous = {item.id for item in new}
+                if new:
+                    yield new
+
+    async def played_items(self, library_ids: Iterable[str] | None = None, page_size: int = 500) -> list[Item]:
+        """Every movie and episode this user has marked played (setting `played`), one pass per library if given,
+        each once."""
+        seen: dict[str, Item] = {}
+        async for page in self.played_pages(library_ids, page_size):
+            _fresh(page, seen)
         return list(seen.values())
 
     async def has_versions(self) -> bool:

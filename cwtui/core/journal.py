@@ -198,6 +198,8 @@ class RunSummary:
     """Undo runs of this run, oldest first."""
     problem: str | None = None
     """Why the file could not be read (damaged or empty); the other fields are then best effort."""
+    snapshot: str | None = None
+    """The snapshot of the destination taken before the run's first write (`apply --snapshot-first`)."""
 
     @property
     def complete(self) -> bool:
@@ -240,15 +242,18 @@ class Journal:
                              hint="`cwtui runs` lists them")
         return self.directory / f"{run_id}.jsonl"
 
-    def start(self, kind: str, pair: str, destination: dict[str, Any], *, undo_of: str | None = None) -> RunWriter:
+    def start(self, kind: str, pair: str, destination: dict[str, Any], *, undo_of: str | None = None,
+              run_id: str | None = None, extra: dict[str, Any] | None = None) -> RunWriter:
+        """A new run file. `run_id` when the caller made it already (a snapshot named after it); `extra` adds keys
+        to the header (`snapshot`: the file taken before the first write)."""
         try:
             self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError as exc:
             raise JournalError(f"cannot create the journal folder {self.directory}: {exc.strerror}") from exc
-        run_id = new_run_id()
+        run_id = run_id or new_run_id()
         return RunWriter(self.path_of(run_id), run_id, {
             "type": "run", "run_id": run_id, "kind": kind, "pair": pair, "destination": destination,
-            "undo_of": undo_of, "started_at": datetime.now(timezone.utc).isoformat(),
+            "undo_of": undo_of, "started_at": datetime.now(timezone.utc).isoformat(), **(extra or {}),
         })
 
     def run_ids(self) -> list[str]:
@@ -474,7 +479,8 @@ def _summarise(path: Path, run_id: str) -> RunSummary:
         break
     base = RunSummary(run_id=run_id, kind=str(head.get("kind")), pair=str(head.get("pair", "")),
                       started_at=str(head.get("started_at", "")), destination=head.get("destination") or {},
-                      undo_of=head.get("undo_of"))
+                      undo_of=head.get("undo_of"),
+                      snapshot=head["snapshot"] if isinstance(head.get("snapshot"), str) else None)
     if end is not None and "wrote" in end:
         return replace(base, ended_at=end.get("ended_at"), summary=end.get("summary"),
                        cancelled=bool(end.get("cancelled")), wrote=bool(end["wrote"]))

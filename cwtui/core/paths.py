@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import IO, Any
 
 import platformdirs
 
@@ -59,23 +62,30 @@ def ensure_private_dir(path: Path) -> None:
 
 
 def write_private_atomic(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` so a crash leaves either the old file or the new one, never a mix.
+    """Replace `path` with `data` so a crash leaves either the old file or the new one, never a mix."""
+    with private_atomic_file(path, binary=True) as out:
+        view = memoryview(data)
+        while view:  # os.write, not the buffered file: a full disk is reported here, not at close
+            written = os.write(out.fileno(), view)
+            view = view[written:]
 
-    The temp file sits in the same directory (so `os.replace` is atomic), is 0600 from its creation
-    (it may hold tokens), and is fsynced before the rename; the directory is fsynced after it.
+
+@contextmanager
+def private_atomic_file(path: Path, *, binary: bool = False) -> Iterator[IO[Any]]:
+    """A file to write `path` through: it replaces `path` only when the block ends without an error.
+
+    The temp file sits in the same directory (so `os.replace` is atomic), is 0600 from its creation (it may hold
+    tokens or a household's watch history), and is fsynced before the rename; the directory is fsynced after it.
+    On any error the temp file is removed and `path` is left as it was.
     """
     ensure_private_dir(path.parent)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_TRUNC, 0o600)
     try:
-        try:
-            view = memoryview(data)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})) as out:
+            yield out
+            out.flush()
+            os.fsync(out.fileno())
         os.replace(tmp, path)
     except BaseException:
         try:

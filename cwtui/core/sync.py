@@ -37,6 +37,7 @@ from cwtui.core.models import (
     UserPair,
 )
 from cwtui.core.planner import effective_max_percent, plan_rows, reversed_row, two_way_rows
+from cwtui.core.snapshot_source import SnapshotSource
 from cwtui.core.undo import UndoRun
 
 ClientFactory = Callable[[ServerEntry, str], JellyfinClient]
@@ -48,6 +49,8 @@ log = logging.getLogger(__name__)
 
 
 def default_client_factory(entry: ServerEntry, device_id: str) -> JellyfinClient:
+    if entry.snapshot:
+        return SnapshotSource(entry.snapshot)  # type: ignore[return-value]  # the read side of a client
     ident = ClientIdentity(device_id=device_id, device_name=socket.gethostname() or "cwtui")
     return JellyfinClient(entry.url, ident, token=entry.token, user_id=entry.user_id,
                           ca_bundle=entry.ca_bundle, insecure=entry.insecure)
@@ -79,7 +82,7 @@ class PairSync:
         self.destination = client_factory(self.destination_entry, config.device_id_for(self.destination_entry))
         if self.pair.users is None:
             for end, entry in (("source", self.source_entry), ("destination", self.destination_entry)):
-                if not entry.user_id:
+                if not entry.user_id and not entry.snapshot:  # a snapshot's own user is read from the file
                     raise UsageError(
                         f"server '{entry.name}' has no user of its own (an API key saved without --as-user), so it "
                         f"serves only pairs with a user map", hint=f"add users = \"by-name\" (or a list of "
@@ -114,6 +117,9 @@ class PairSync:
         for entry, info in ((self.source_entry, self.source_info), (self.destination_entry, self.destination_info)):
             if not info.startup_complete:
                 raise UsageError(f"server '{entry.name}' has not finished its startup wizard; refusing to sync")
+        if self.source_entry.snapshot and self.pair.users is None:  # the file's one user is the source user
+            me = await self.source.me()
+            self.source_entry = replace(self.source_entry, user_id=me.id, user_name=me.name)
         same_server, matching = self._matching_mode()
         if same_server and self.pair.users is None and self.source_entry.user_id == self.destination_entry.user_id:
             raise UsageError(f"pair '{self.pair.name}' has the same server and user on both sides "
@@ -149,7 +155,8 @@ class PairSync:
                  self.destination_info.name, len(rows), sum(1 for r in rows if r.writes))
         return Plan(
             pair=self.pair.name,
-            source=self._side(self.source_entry, self.source_info, self.source_why_not),
+            source=self._side(self.source_entry, self.source_info, self.source_why_not or (
+                await self.source.why_cannot_write() if self.source_entry.snapshot else None)),
             destination=self._side(self.destination_entry, self.destination_info, self.why_not_writable),
             settings=settings,
             effective_max_percent=effective_max_percent(settings, rules.get(TO_DESTINATION)) or 0,
@@ -299,6 +306,10 @@ class PairSync:
         servers; the pair's `same_server` key settles it.
         """
         src, dst = self.source_info, self.destination_info
+        if self.source_entry.snapshot:
+            return False, (f"'{self.source_entry.name}' is a snapshot of {src.name} (file "
+                           f"{self.source_entry.snapshot}): items are matched by provider ids, never by id, even on "
+                           "the server it was taken from (a rebuilt server gives its items new ids)")
         same_id = src.id == dst.id
         same_url = _address(self.source_entry.url) == _address(self.destination_entry.url)
         key = f"pairs.{self.pair.name}.same_server"

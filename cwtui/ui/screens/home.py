@@ -88,8 +88,8 @@ class HomeScreen(AppKeysFirst, Screen):
         table = self.query_one("#servers", DataTable)
         table.clear()
         for entry in self.config.servers.values():
-            table.add_row(Text(entry.name), Text(shown_url(entry.url)),
-                          Text(safe_text(entry.user_name) or ("(API key)" if entry.api_key else "(not logged in)")),
+            table.add_row(Text(entry.name), Text(entry.snapshot or shown_url(entry.url)),
+                          Text(safe_text(entry.user_name) or _no_user(entry)),
                           Text("checking…", style="italic"), _tls_cell(entry), key=entry.name)
         self.query_one("#no-servers").display = not self.config.servers
         table.display = bool(self.config.servers)
@@ -126,6 +126,11 @@ class HomeScreen(AppKeysFirst, Screen):
             return
         try:
             info = await client.public_info()
+            if entry.snapshot:  # a file: checked whole by public_info, never written
+                users = await client.users()
+                self._set_status(entry.name, Text(safe_text(f"✓ snapshot of {info.name} {info.version}, "
+                                                            f"{len(users)} users, read-only"), style="yellow"))
+                return
             # the saved token, not only the address: a rejected token is not "ok" (an API key has no user of its own)
             await (client.token_user() if entry.api_key and not entry.user_id else client.me())
         except AuthError:
@@ -249,7 +254,15 @@ class HomeScreen(AppKeysFirst, Screen):
             self.reload()
 
 
+def _no_user(entry: ServerEntry) -> str:
+    if entry.snapshot:
+        return "(in the file)"
+    return "(API key)" if entry.api_key else "(not logged in)"
+
+
 def _tls_cell(entry: ServerEntry) -> Text:
+    if entry.snapshot:
+        return Text("file", style="dim")
     if entry.insecure:
         return Text("TLS OFF", style="bold red")
     if entry.url.lower().startswith("http://"):
