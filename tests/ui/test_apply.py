@@ -13,6 +13,7 @@ from cwtui.ui.screens.modals import ConfirmModal
 from cwtui.ui.widgets.result_log import ResultLog
 
 from .conftest import MIN, settle, ticks
+from .helpers import show_all_rows
 
 pytestmark = pytest.mark.anyio
 
@@ -24,6 +25,20 @@ async def open_apply(world, app, pilot) -> ApplyScreen:
     await pilot.pause()
     assert isinstance(app.screen, ApplyScreen)
     return app.screen
+
+
+async def live_run_failing_arrival(world, app, pilot) -> tuple[ApplyScreen, str]:
+    """Open the panel, make the destination refuse Arrival's write (HTTP 500) and run live to the end.
+
+    Returns:
+        The panel and Arrival's item id on the destination.
+    """
+    screen = await open_apply(world, app, pilot)
+    arrival_cabin = world.ids["Arrival (2016)"][1]
+    world.emulators[1].faults.fail_matching(f"/UserItems/{arrival_cabin}/UserData", 500, method="POST")
+    await start_live(app, pilot, screen)
+    await settle(app, pilot)
+    return screen, arrival_cabin
 
 
 async def start_live(app, pilot, screen: ApplyScreen) -> None:
@@ -98,9 +113,7 @@ async def test_only_ticked_rows_and_forced_rows_are_applied(make_world):
         arrival = world.ids["Arrival (2016)"][0]
         table.move_cursor(row=table.get_row_index(arrival), animate=False)
         await pilot.press("space")
-        for _ in range(4):
-            await pilot.press("f")
-        await settle(app, pilot)
+        await show_all_rows(app, pilot)
         alien = world.ids["Alien (1979)"][0]  # below min_seconds: forceable
         table.move_cursor(row=table.get_row_index(alien), animate=False)
         await pilot.press("space")
@@ -196,11 +209,7 @@ async def test_failed_item_can_be_retried(make_world):
     world = make_world()
     app = world.app(open_pair="home-to-cabin")
     async with app.run_test(size=(100, 30)) as pilot:
-        screen = await open_apply(world, app, pilot)
-        arrival_cabin = world.ids["Arrival (2016)"][1]
-        world.emulators[1].faults.fail_matching(f"/UserItems/{arrival_cabin}/UserData", 500, method="POST")
-        await start_live(app, pilot, screen)
-        await settle(app, pilot)
+        screen, _ = await live_run_failing_arrival(world, app, pilot)
         assert statuses(screen)["Arrival (2016)"] is Status.FAILED
         assert "press t" in str(screen.query_one("#outcome").render())
         await pilot.press("t")

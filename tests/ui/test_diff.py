@@ -10,6 +10,7 @@ from cwtui.ui.screens.modals import ConfirmModal, DetailModal
 from cwtui.ui.widgets.plan_table import PlanTable
 
 from .conftest import settle
+from .helpers import show_all_rows
 
 pytestmark = pytest.mark.anyio
 
@@ -102,6 +103,13 @@ async def move_to(pilot, table: PlanTable, key: str) -> None:
     await pilot.pause()
 
 
+async def open_detail(pilot, table: PlanTable, key: str) -> None:
+    """Put the cursor on `key` and press enter: its detail dialog opens."""
+    await move_to(pilot, table, key)
+    await pilot.press("enter")
+    await pilot.pause()
+
+
 async def test_untick_force_and_near_complete_confirm(make_world):
     world = make_world()
     app = world.app()
@@ -115,9 +123,7 @@ async def test_untick_force_and_near_complete_confirm(make_world):
         await pilot.press("space")
         assert arrival not in screen.ticked and cell(table, arrival, "tick") == "☐"
         assert cell(table, arrival, "action") == "- off"
-        for _ in range(4):
-            await pilot.press("f")
-        await settle(app, pilot)
+        await show_all_rows(app, pilot)
         assert table.filter_name == "all"
         # a skipped row that may be forced, but would move the destination back: it asks first
         heat = key_of(world, "Heat (1995)")
@@ -161,9 +167,7 @@ async def test_detail_pane_shows_both_sides_and_the_rule(make_world):
     app = world.app()
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await open_diff(world, pilot, app)
-        await move_to(pilot, screen.table, key_of(world, "Arrival (2016)"))
-        await pilot.press("enter")
-        await pilot.pause()
+        await open_detail(pilot, screen.table, key_of(world, "Arrival (2016)"))
         assert isinstance(app.screen, DetailModal)
         body = str(app.screen.query_one("#detail-body").render())
         home_id, cabin_id = world.ids["Arrival (2016)"]

@@ -7,13 +7,13 @@ from rich.segment import Segment
 from textual.filter import NoColor
 from textual.widgets import Button, Checkbox, Input, RadioSet, Select, SelectionList
 
-from cwtui.ui.screens.diff import DiffScreen
 from cwtui.ui.screens.home import HomeScreen
 from cwtui.ui.screens.login import LoginScreen
 from cwtui.ui.screens.modals import ConfirmModal, DetailModal, PickModal
 from cwtui.ui.screens.pair import PairScreen
 
 from .conftest import settle
+from .helpers import open_from_home, opened_diff
 from .test_apply import open_apply
 from .test_diff import key_of, move_to
 
@@ -91,53 +91,38 @@ async def test_home_footer_keeps_help_and_quit_at_80x24(make_world):
         assert "^q Quit" in screen_lines(app)[-1] and "? Help" in screen_lines(app)[-1]
 
 
-async def _focus_is_visible_without_colour(app, pilot, widgets) -> None:
-    for widget in widgets:
-        widget.focus()
-        await pilot.pause()
-        focused = no_color_cells(app, widget)
-        app.screen.set_focus(None)
-        await pilot.pause()
-        assert no_color_cells(app, widget) != focused, f"focus on {widget!r} shows only as a colour"
+async def _focus_is_visible_without_colour_on(make_world, key: str, screen_type: type, widgets: dict) -> None:
+    """Open the form that `key` opens from home and check each widget (selector: type) shows focus without colour."""
+    world = make_world()
+    app = world.app()
+    async with app.run_test(size=(100, 40)) as pilot:
+        screen = await open_from_home(app, pilot, key)
+        assert isinstance(screen, screen_type)
+        for selector, widget_type in widgets.items():
+            widget = screen.query_one(selector, widget_type)
+            widget.focus()
+            await pilot.pause()
+            focused = no_color_cells(app, widget)
+            app.screen.set_focus(None)
+            await pilot.pause()
+            assert no_color_cells(app, widget) != focused, f"focus on {widget!r} shows only as a colour"
 
 
 async def test_focus_shows_without_colour_on_the_pair_form(make_world):
-    world = make_world()
-    app = world.app()
-    async with app.run_test(size=(100, 40)) as pilot:
-        await settle(app, pilot)
-        await pilot.press("e")
-        await settle(app, pilot)
-        screen = app.screen
-        assert isinstance(screen, PairScreen)
-        widgets = [screen.query_one("#name", Input), screen.query_one("#source", Select),
-                   screen.query_one("#remove", Checkbox), screen.query_one("#libraries", SelectionList),
-                   screen.query_one("#save", Button)]
-        await _focus_is_visible_without_colour(app, pilot, widgets)
+    await _focus_is_visible_without_colour_on(make_world, "e", PairScreen, {
+        "#name": Input, "#source": Select, "#remove": Checkbox, "#libraries": SelectionList, "#save": Button})
 
 
 async def test_focus_shows_without_colour_on_the_login_form(make_world):
-    world = make_world()
-    app = world.app()
-    async with app.run_test(size=(100, 40)) as pilot:
-        await settle(app, pilot)
-        await pilot.press("s")
-        await settle(app, pilot)
-        screen = app.screen
-        assert isinstance(screen, LoginScreen)
-        widgets = [screen.query_one("#url", Input), screen.query_one("#insecure", Checkbox),
-                   screen.query_one("#method", RadioSet)]
-        await _focus_is_visible_without_colour(app, pilot, widgets)
+    await _focus_is_visible_without_colour_on(make_world, "s", LoginScreen, {
+        "#url": Input, "#insecure": Checkbox, "#method": RadioSet})
 
 
 async def test_unticked_libraries_and_switches_do_not_look_ticked(make_world):
     world = make_world(libraries=("Movies",))
     app = world.app()
     async with app.run_test(size=(100, 40)) as pilot:
-        await settle(app, pilot)
-        await pilot.press("e")
-        await settle(app, pilot)
-        screen = app.screen
+        screen = await open_from_home(app, pilot, "e")
         libraries = screen.query_one("#libraries", SelectionList)
         lines = {libraries.get_option_at_index(i).value: libraries.render_line(i).text for i in range(2)}
         assert "X" in lines["Movies"] and "X" not in lines["Shows"]
@@ -239,9 +224,7 @@ async def test_filter_by_any_reason_with_a_picker(make_world):
     world = make_world()
     app = world.app(open_pair="home-to-cabin")
     async with app.run_test(size=(100, 30)) as pilot:
-        await settle(app, pilot)
-        diff = app.screen
-        assert isinstance(diff, DiffScreen)
+        diff = await opened_diff(app, pilot)
         await pilot.press("F")
         await pilot.pause()
         picker = app.screen

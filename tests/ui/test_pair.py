@@ -20,6 +20,13 @@ def text(screen, selector: str) -> str:
     return str(screen.query_one(selector).render())
 
 
+def name_pair(screen: PairScreen, name: str, source: str, destination: str) -> None:
+    """Fill in the form's name and its two servers, as a user picks them."""
+    screen.query_one("#name", Input).value = name
+    screen.query_one("#source", Select).value = source
+    screen.query_one("#destination", Select).value = destination
+
+
 async def add_pair(app, pilot) -> PairScreen:
     """Open an empty pair form from the home screen."""
     await settle(app, pilot)
@@ -35,9 +42,7 @@ async def test_create_a_pair_with_settings_and_a_library(make_world):
     app = world.app()
     async with app.run_test(size=(100, 40)) as pilot:
         screen = await add_pair(app, pilot)
-        screen.query_one("#name", Input).value = "cabin-from-home"
-        screen.query_one("#source", Select).value = "home"
-        screen.query_one("#destination", Select).value = "cabin"
+        name_pair(screen, "cabin-from-home", "home", "cabin")
         await settle(app, pilot)
         assert "MaxResumePct: 85%" in text(screen, "#rules") and "effective cap: 85%" in text(screen, "#rules")
         screen.query_one("#max_percent", Input).value = "80"
@@ -73,9 +78,7 @@ async def test_inputs_validate_as_you_type_and_block_saving(make_world):
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert app.screen is screen and "Name" in text(screen, "#error")
-        screen.query_one("#name", Input).value = "ok"
-        screen.query_one("#source", Select).value = "home"
-        screen.query_one("#destination", Select).value = "cabin"
+        name_pair(screen, "ok", "home", "cabin")
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert app.screen is screen and "0 or more" in text(screen, "#error")
@@ -232,9 +235,7 @@ async def test_one_server_shares_between_users_with_a_list_only(make_world):
     app = world.app()
     async with app.run_test(size=(100, 40)) as pilot:
         screen = await add_pair(app, pilot)
-        screen.query_one("#name", Input).value = "share"
-        screen.query_one("#source", Select).value = "home"
-        screen.query_one("#destination", Select).value = "home"
+        name_pair(screen, "share", "home", "home")
         await settle(app, pilot)
         await pilot.press("ctrl+s")
         await pilot.pause()

@@ -28,15 +28,20 @@ async def wait_until(pilot, condition, what: str, rounds: int = 20_000) -> None:
     raise AssertionError(f"never happened: {what}")
 
 
+async def leave_while_planning(app, pilot, key: str) -> None:
+    """Press `key` on the diff while its plan is still being made, then wait until the app has settled."""
+    await wait_until(pilot, lambda: isinstance(app.screen, DiffScreen) and app.screen.planning, "planning")
+    await pilot.press(key)
+    await settle(app, pilot)
+
+
 @pytest.mark.parametrize("attempt", range(5))
 async def test_escape_while_planning_against_a_slow_server_does_not_crash(make_world, attempt):
     world = make_world()
     world.emulators[1].faults.latency_ms = 100 + 40 * attempt  # leave at a different stage of the plan each time
     app = world.app(open_pair="home-to-cabin")
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_until(pilot, lambda: isinstance(app.screen, DiffScreen) and app.screen.planning, "planning")
-        await pilot.press("escape")
-        await settle(app, pilot)
+        await leave_while_planning(app, pilot, "escape")
         assert isinstance(app.screen, HomeScreen)
         world.emulators[1].faults.latency_ms = 0
         await pilot.press("tab", "enter")  # and the pair still opens and plans afterwards
@@ -49,9 +54,7 @@ async def test_escape_while_a_request_hangs_does_not_crash(make_world):
     world.emulators[1].faults.hang_next(count=5, seconds=2)
     app = world.app(open_pair="home-to-cabin")
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_until(pilot, lambda: isinstance(app.screen, DiffScreen) and app.screen.planning, "planning")
-        await pilot.press("q")
-        await settle(app, pilot)
+        await leave_while_planning(app, pilot, "q")
         assert isinstance(app.screen, HomeScreen)
 
 

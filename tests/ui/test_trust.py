@@ -7,14 +7,14 @@ import pytest
 from textual.notifications import Notify
 
 from cwtui.core.models import Action, ItemKind, Reason, UserData
-from cwtui.ui.screens.diff import DiffScreen
 from cwtui.ui.screens.modals import ConfirmModal
 from cwtui.ui.widgets.plan_format import force_blocker
 from cwtui.ui.widgets.result_log import ResultLog
 from cwtui.ui.widgets.write_preview import WritePreview
 
 from .conftest import MIN, settle, ticks
-from .test_apply import open_apply, start_live
+from .helpers import opened_diff, show_all_rows
+from .test_apply import live_run_failing_arrival, open_apply, start_live
 from .test_diff import cell, key_of, move_to
 
 pytestmark = pytest.mark.anyio
@@ -109,11 +109,7 @@ async def test_u_refers_to_the_run_shown(make_world):
     world = make_world()
     app = world.app(open_pair="home-to-cabin")
     async with app.run_test(size=(100, 30)) as pilot:
-        screen = await open_apply(world, app, pilot)
-        arrival_cabin = world.ids["Arrival (2016)"][1]
-        world.emulators[1].faults.fail_matching(f"/UserItems/{arrival_cabin}/UserData", 500, method="POST")
-        await start_live(app, pilot, screen)
-        await settle(app, pilot)
+        screen, _ = await live_run_failing_arrival(world, app, pilot)
         first = screen.shown_run
         assert screen.undo_target == first and f"undo run {first}" in text(screen, "#outcome")
         await pilot.press("t")  # the retry is a new run: u now means it
@@ -126,11 +122,7 @@ async def test_a_retry_names_the_items_already_in_place(make_world):
     world = make_world()
     app = world.app(open_pair="home-to-cabin")
     async with app.run_test(size=(100, 30)) as pilot:
-        screen = await open_apply(world, app, pilot)
-        arrival_cabin = world.ids["Arrival (2016)"][1]
-        world.emulators[1].faults.fail_matching(f"/UserItems/{arrival_cabin}/UserData", 500, method="POST")
-        await start_live(app, pilot, screen)
-        await settle(app, pilot)
+        screen, arrival_cabin = await live_run_failing_arrival(world, app, pilot)
         assert screen.failed_keys == {key_of(world, "Arrival (2016)")}
         # the write landed after all (another client, or a lost answer): the retry finds it in place
         world.cabin.set_user_data(world.cabin_user, arrival_cabin, ticks(40 * MIN), last_played=None)
@@ -162,9 +154,7 @@ async def test_forcing_a_row_that_moves_backwards_asks_first(make_world):
                             else None) as pilot:
         await settle(app, pilot)
         diff = app.screen
-        for _ in range(4):
-            await pilot.press("f")
-        await settle(app, pilot)
+        await show_all_rows(app, pilot)
         heat = key_of(world, "Heat (1995)")  # the destination is at 80:00, the source at 50:00
         await move_to(pilot, diff.table, heat)
         await pilot.press("space")
@@ -186,12 +176,8 @@ async def test_replanning_keeps_ticks_forced_rows_filter_search_and_cursor(make_
     world = make_world()
     app = world.app(open_pair="home-to-cabin")
     async with app.run_test(size=(100, 30)) as pilot:
-        await settle(app, pilot)
-        diff = app.screen
-        assert isinstance(diff, DiffScreen)
-        for _ in range(4):
-            await pilot.press("f")  # all rows
-        await settle(app, pilot)
+        diff = await opened_diff(app, pilot)
+        await show_all_rows(app, pilot)  # all rows
         arrival, alien = key_of(world, "Arrival (2016)"), key_of(world, "Alien (1979)")
         await move_to(pilot, diff.table, arrival)
         await pilot.press("space")  # untick a planned write

@@ -10,11 +10,12 @@ from textual.notifications import Notify
 
 from cwtui.core.base import BaseStore
 from cwtui.ui.screens.apply import ApplyScreen
+from cwtui.ui.screens.diff import DiffScreen
 from cwtui.ui.screens.modals import ConflictModal, DetailModal
 
 from .conftest import MIN, settle, ticks
 from .test_apply import start_live
-from .test_diff import cell, move_to, open_diff, titles
+from .test_diff import cell, move_to, open_detail, open_diff, titles
 
 pytestmark = pytest.mark.anyio
 
@@ -27,6 +28,21 @@ async def show_all(app, pilot, screen) -> None:
     while screen.table.filter_name != "all":
         await pilot.press("f")
     await settle(app, pilot)
+
+
+async def tick_the_heat_conflict(world, app, pilot) -> tuple[DiffScreen, str]:
+    """Open the diff, show every row and press space on Heat, the conflict (the dialog asking who wins opens).
+
+    Returns:
+        The diff screen and Heat's row key.
+    """
+    screen = await open_diff(world, pilot, app)
+    await show_all(app, pilot, screen)
+    heat = key(world, "Heat (1995)")
+    await move_to(pilot, screen.table, heat)
+    await pilot.press("space")
+    await pilot.pause()
+    return screen, heat
 
 
 async def test_rows_show_their_direction_and_the_header_counts_each_way(two_way_world):
@@ -79,18 +95,14 @@ async def test_detail_pane_shows_the_base_and_the_way_out_of_no_base(two_way_wor
     app = world.app()
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await open_diff(world, pilot, app)
-        await move_to(pilot, screen.table, key(world, "Arrival (2016)"))
-        await pilot.press("enter")
-        await pilot.pause()
+        await open_detail(pilot, screen.table, key(world, "Arrival (2016)"))
         body = str(app.screen.query_one("#detail-body").render())
         assert "Agreed (base)" in body and "→ dest: 'cabin' is written from 'home'" in body
         position = next(line for line in body.splitlines() if line.strip().startswith("position"))
         assert position.split()[1:] == ["1:00:00", "40:00", "40:00"]  # source, destination, base
         await pilot.press("escape")
         await show_all(app, pilot, screen)
-        await move_to(pilot, screen.table, key(world, "Coherence (2013)"))
-        await pilot.press("enter")
-        await pilot.pause()
+        await open_detail(pilot, screen.table, key(world, "Coherence (2013)"))
         assert isinstance(app.screen, DetailModal)
         body = str(app.screen.query_one("#detail-body").render())
         assert "Agreed (no base)" in body and "--seed source" in body
@@ -100,12 +112,7 @@ async def test_a_conflict_asks_who_wins_and_the_choice_reaches_the_write(two_way
     world = two_way_world
     app = world.app()
     async with app.run_test(size=(100, 30)) as pilot:
-        screen = await open_diff(world, pilot, app)
-        await show_all(app, pilot, screen)
-        heat = key(world, "Heat (1995)")
-        await move_to(pilot, screen.table, heat)
-        await pilot.press("space")
-        await pilot.pause()
+        screen, heat = await tick_the_heat_conflict(world, app, pilot)
         assert isinstance(app.screen, ConflictModal)
         await pilot.press("escape")  # cancel: nothing chosen
         await pilot.pause()
@@ -197,9 +204,7 @@ async def test_finish_and_mark_played_rows_are_named_counted_and_written(make_wo
         await settle(app, pilot)
         assert sorted(titles(table)) == ["Alien (1979)", "Tenet (2020)"]
         for item in (tenet, alien):  # the detail pane names the deciding rule of these rows too
-            await move_to(pilot, table, item)
-            await pilot.press("enter")
-            await pilot.pause()
+            await open_detail(pilot, table, item)
             body = str(app.screen.query_one("#detail-body").render())
             assert table.plan_rows[item].rule and table.plan_rows[item].rule in body
             assert table.plan_rows[item].reason.value in body
@@ -253,12 +258,7 @@ async def test_unticking_a_chosen_conflict_forgets_the_winner(two_way_world):
     world = two_way_world
     app = world.app()
     async with app.run_test(size=(100, 30)) as pilot:
-        screen = await open_diff(world, pilot, app)
-        await show_all(app, pilot, screen)
-        heat = key(world, "Heat (1995)")
-        await move_to(pilot, screen.table, heat)
-        await pilot.press("space")
-        await pilot.pause()
+        screen, heat = await tick_the_heat_conflict(world, app, pilot)
         await pilot.press("s")
         await pilot.pause()
         assert cell(screen.table, heat, "way") == "→ dest"

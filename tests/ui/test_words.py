@@ -9,13 +9,13 @@ from textual.widgets import DataTable, Select
 
 from cwtui.core.config_model import ServerEntry
 from cwtui.core.models import Reason
-from cwtui.ui.screens.diff import DiffScreen
 from cwtui.ui.screens.modals import DetailModal, ErrorModal
 from cwtui.ui.screens.pair import PairScreen
 
 from .conftest import CABIN_URL, settle
+from .helpers import open_from_home, opened_diff, show_all_rows
 from .test_apply import open_apply
-from .test_diff import move_to
+from .test_diff import move_to, open_detail
 
 pytestmark = pytest.mark.anyio
 
@@ -90,25 +90,17 @@ async def test_diff_header_shows_every_setting_that_differs_from_the_defaults(ma
 async def test_detail_says_how_it_matched_names_the_conflict_and_explains_symbols(demo_world):
     app = demo_world.app(open_pair="home-to-cabin")
     async with app.run_test(size=(120, 40)) as pilot:
-        await settle(app, pilot)
-        diff = app.screen
-        assert isinstance(diff, DiffScreen)
-        for _ in range(4):
-            await pilot.press("f")
-        await settle(app, pilot)
+        diff = await opened_diff(app, pilot)
+        await show_all_rows(app, pilot)
         rows = diff.table.plan_rows
         matched = next(r for r in rows.values() if r.reason is Reason.SOURCE_AHEAD)
-        await move_to(pilot, diff.table, matched.key)
-        await pilot.press("enter")
-        await pilot.pause()
+        await open_detail(pilot, diff.table, matched.key)
         body = text(app.screen, "#detail-body")
         assert f"Matched:  {matched.matched_by}" in body and matched.matched_by.startswith("by ")
         assert "Symbols:" in body and "→ write" in body and "! force" in body
         await pilot.press("escape")
         ambiguous = next(r for r in rows.values() if r.reason is Reason.AMBIGUOUS)
-        await move_to(pilot, diff.table, ambiguous.key)
-        await pilot.press("enter")
-        await pilot.pause()
+        await open_detail(pilot, diff.table, ambiguous.key)
         assert isinstance(app.screen, DetailModal)
         body = text(app.screen, "#detail-body")
         assert "Ambiguous:" in body and "tmdb is 990001, not 20213" in body
@@ -118,10 +110,7 @@ async def test_a_destination_too_old_to_write_is_flagged_when_the_pair_is_made(m
     world = make_world(cabin_version="10.8.13", pair=False)
     app = world.app()
     async with app.run_test(size=(100, 40)) as pilot:
-        await settle(app, pilot)
-        await pilot.press("p")
-        await settle(app, pilot)
-        screen = app.screen
+        screen = await open_from_home(app, pilot, "p")
         assert isinstance(screen, PairScreen)
         screen.query_one("#destination", Select).value = "cabin"
         await settle(app, pilot)
