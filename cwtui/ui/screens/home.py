@@ -39,6 +39,8 @@ class HomeScreen(AppKeysFirst, Screen):
                 "again)", id="cwtui.home.open"),
         Binding("x", "delete", "Delete", tooltip="Delete the selected server or pair (asks first)",
                 id="cwtui.home.delete"),
+        Binding("R", "restore", "Restore", tooltip="Restore a server's watch state from a snapshot file (plan "
+                "first; nothing is saved to the config)", id="cwtui.home.restore"),
         Binding("h", "runs", "Runs", tooltip="Every run in the journal: open, undo, resume an undo",
                 id="cwtui.home.runs"),
         Binding("r", "refresh", "Recheck", tooltip="Reload the config and check the servers again",
@@ -216,6 +218,11 @@ class HomeScreen(AppKeysFirst, Screen):
         from cwtui.ui.screens.diff import DiffScreen
 
         self.app.push_screen(DiffScreen(name), lambda _wrote: self.reload())
+
+    def action_restore(self) -> None:
+        from cwtui.ui.screens.restore import RestoreScreen
+
+        self.app.push_screen(RestoreScreen(), lambda _: self.reload())
 
     def action_refresh(self) -> None:
         self.reload()
