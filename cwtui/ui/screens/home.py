@@ -39,12 +39,13 @@ class HomeScreen(AppKeysFirst, Screen):
                 "again)", id="cwtui.home.open"),
         Binding("x", "delete", "Delete", tooltip="Delete the selected server or pair (asks first)",
                 id="cwtui.home.delete"),
-        Binding("R", "restore", "Restore", tooltip="Restore a server's watch state from a snapshot file (plan "
-                "first; nothing is saved to the config)", id="cwtui.home.restore"),
         Binding("h", "runs", "Runs", tooltip="Every run in the journal: open, undo, resume an undo",
                 id="cwtui.home.runs"),
         Binding("r", "refresh", "Recheck", tooltip="Reload the config and check the servers again",
                 id="cwtui.home.refresh"),
+        # last: at 100 columns the footer ends at Recheck; wider terminals, ? and the palette show it
+        Binding("R", "restore", "Restore", tooltip="Restore a server's watch state from a snapshot file (plan "
+                "first; nothing is saved to the config)", id="cwtui.home.restore"),
         Binding("q", "app.quit", "Quit", show=False, tooltip="Quit cwtui (asks first while a run writes)",
                 id="cwtui.home.quit"),
     ]
