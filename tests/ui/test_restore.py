@@ -12,13 +12,13 @@ import pytest
 from textual.widgets import DataTable, Input, Select
 
 import cwtui.core.snapshot as snapshot_module
-from cwtui.core.models import Action, Status
+from cwtui.core.models import Action, Status, User
 from cwtui.core.snapshot_source import SnapshotSource
 from cwtui.core.snapshot_take import snapshot_dir, take
-from cwtui.core.models import User
 from cwtui.ui.app import CwtuiApp
 from cwtui.ui.screens.apply import ApplyScreen
 from cwtui.ui.screens.diff import DiffScreen
+from cwtui.ui.screens.modals import HelpModal
 from cwtui.ui.screens.restore import RestoreScreen
 from cwtui.ui.screens.runs import RunsScreen
 from cwtui.ui.widgets.result_log import ResultLog
@@ -257,3 +257,18 @@ async def test_a_household_file_restores_users_by_name_and_says_who_pairs(househ
         assert [(u.source.name, u.destination.name) for u in diff.plan.users] == [("alice", "alice")]
         assert diff.plan.destination.name == "cabin-key"
     assert world.config_file.path.read_text() == before
+
+
+@pytestmark_anyio
+async def test_the_home_footer_and_help_name_the_restore_key(make_world):
+    world = make_world()
+    app = restore_app(world)
+    async with app.run_test(size=(130, 30)) as pilot:
+        await settle(app, pilot)
+        shown = [(key.key_display, key.description) for key in app.screen.query("FooterKey")]
+        assert ("R", "Restore") in shown  # 130 columns: the footer has room for it after Recheck
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpModal)
+        assert ("R", "Restore a server's watch state from a snapshot file (plan first; nothing is saved to the "
+                     "config)") in app.screen.keys
