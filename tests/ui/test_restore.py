@@ -188,6 +188,13 @@ async def test_a_damaged_file_is_listed_with_its_error_and_cannot_be_picked(make
         await pilot.press("enter")
         await settle(app, pilot)
         assert screen.chosen is None and "cannot be read" in str(screen.query_one("#file").render())
+        path.value = str(good)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert screen.chosen is not None and screen.chosen.path == good
+        path.value = str(cut)  # edited but not checked yet: not the chosen file any more
+        await pilot.pause()
+        assert screen.chosen is None and "Press enter" in str(screen.query_one("#file").render())
 
 
 def test_restore_file_picker(snap_compare, make_world):

@@ -176,6 +176,12 @@ class RestoreScreen(AppKeysFirst, Screen[None]):
         if event.value.strip():
             self.check_typed(Path(event.value.strip()).expanduser())
 
+    @on(Input.Changed, "#path")
+    def _path_edited(self, event: Input.Changed) -> None:
+        if self.chosen is not None and event.value.strip() != str(self.chosen.path):
+            self.chosen = None  # an edited path is used only once enter has checked it
+            self.query_one("#file", Static).update("Press enter to check this file.")
+
     @work(exclusive=True, group="file", description="Checking the snapshot file")
     async def check_typed(self, path: Path) -> None:
         self.query_one("#file", Static).update(f"Checking {path}…")
