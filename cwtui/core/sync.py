@@ -9,16 +9,15 @@ import asyncio
 import logging
 import socket
 from dataclasses import replace
-from urllib.parse import urlsplit
 from collections.abc import Callable, Iterable
+from urllib.parse import urlsplit
 
-from cwtui.core import household
+from cwtui.core import base, household
 from cwtui.core.apply import ApplyRun, select_tasks
 from cwtui.core.config_model import BOTH, Config, PairEntry, ServerEntry
 from cwtui.core.dto import norm_id
 from cwtui.core.errors import CwtuiError, DestinationTooOld, ServerError, UsageError
 from cwtui.core.http import ClientIdentity, clock_skew
-from cwtui.core import base
 from cwtui.core.base import BaseStore, item_key
 from cwtui.core.index import Progress, SharedIndex, agreed_matches, index_pair
 from cwtui.core.jellyfin import JellyfinClient
@@ -78,16 +77,16 @@ class PairSync:
         self.source_entry = config.server(self.pair.source)
         self.destination_entry = config.server(self.pair.destination)
         self.journal = journal
-        self.source = client_factory(self.source_entry, config.device_id_for(self.source_entry))
-        self.destination = client_factory(self.destination_entry, config.device_id_for(self.destination_entry))
         if self.pair.users is None:
-            for end, entry in (("source", self.source_entry), ("destination", self.destination_entry)):
-                if not entry.user_id and not entry.snapshot:  # a snapshot's own user is read from the file
+            for entry in (self.source_entry, self.destination_entry):
+                if entry.api_key and not entry.user_id:
                     raise UsageError(
                         f"server '{entry.name}' has no user of its own (an API key saved without --as-user), so it "
                         f"serves only pairs with a user map", hint=f"add users = \"by-name\" (or a list of "
                         f"{{ source = ..., destination = ... }}) to [pairs.{self.pair.name}], or log in to "
                         f"'{entry.name}' with --as-user")
+        self.source = client_factory(self.source_entry, config.device_id_for(self.source_entry))
+        self.destination = client_factory(self.destination_entry, config.device_id_for(self.destination_entry))
         self.source_info: ServerInfo | None = None
         self.destination_info: ServerInfo | None = None
         self.why_not_writable: str | None = None
