@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -11,6 +13,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, LoadingIndicator, Static
 
+from cwtui.core.config_model import Config
 from cwtui.core.errors import CwtuiError
 from cwtui.core.models import TO_DESTINATION, TO_SOURCE, Action, Plan, PlanRow, ProgressSettings, Reason, format_ms
 from cwtui.core.sync import PairSync
@@ -69,9 +72,11 @@ class DiffScreen(AppKeysFirst, Screen[bool]):
     planning = reactive(False, bindings=True)
     """True while a plan is being made; the keys that need a plan are greyed out."""
 
-    def __init__(self, pair_name: str) -> None:
+    def __init__(self, pair_name: str, *, load_config: Callable[[], Config] | None = None) -> None:
         super().__init__()
         self.pair_name = pair_name
+        self.load_config = load_config
+        """Where each plan gets its config: the app's (the file on disk) unless given (a restore's in-memory one)."""
         self.title = f"Diff: {pair_name}"
         self.plan: Plan | None = None
         self.sync: PairSync | None = None
@@ -143,7 +148,7 @@ class DiffScreen(AppKeysFirst, Screen[bool]):
             if self.sync is not None:
                 await self.sync.aclose()
                 self.sync = None
-            config = self.app.load_config()
+            config = (self.load_config or self.app.load_config)()
             self.sync = PairSync(config, self.pair_name, self.app.journal, client_factory=self.app.client_factory)
             plan = await self.sync.plan(progress=self._say)
         except CwtuiError as exc:

@@ -43,6 +43,9 @@ class HomeScreen(AppKeysFirst, Screen):
                 id="cwtui.home.runs"),
         Binding("r", "refresh", "Recheck", tooltip="Reload the config and check the servers again",
                 id="cwtui.home.refresh"),
+        # last: at 100 columns the footer ends at Recheck; wider terminals, ? and the palette show it
+        Binding("R", "restore", "Restore", tooltip="Restore a server's watch state from a snapshot file (plan "
+                "first; nothing is saved to the config)", id="cwtui.home.restore"),
         Binding("q", "app.quit", "Quit", show=False, tooltip="Quit cwtui (asks first while a run writes)",
                 id="cwtui.home.quit"),
     ]
@@ -216,6 +219,11 @@ class HomeScreen(AppKeysFirst, Screen):
         from cwtui.ui.screens.diff import DiffScreen
 
         self.app.push_screen(DiffScreen(name), lambda _wrote: self.reload())
+
+    def action_restore(self) -> None:
+        from cwtui.ui.screens.restore import RestoreScreen
+
+        self.app.push_screen(RestoreScreen(), lambda _: self.reload())
 
     def action_refresh(self) -> None:
         self.reload()
