@@ -18,7 +18,7 @@ from cwtui.core.config_model import BOTH, Config, PairEntry, ServerEntry
 from cwtui.core.dto import norm_id
 from cwtui.core.errors import CwtuiError, DestinationTooOld, ServerError, UsageError
 from cwtui.core.http import ClientIdentity, clock_skew
-from cwtui.core.base import BaseStore, item_key
+from cwtui.core.base import Base, BaseStore, item_key
 from cwtui.core.index import Progress, SharedIndex, agreed_matches, index_pair
 from cwtui.core.jellyfin import JellyfinClient
 from cwtui.core.journal import Journal, RunRecord
@@ -93,6 +93,8 @@ class PairSync:
         self.source_why_not: str | None = None
         self.mode = ONE_WAY
         self.bases = BaseStore(journal.directory.parent)
+        self.base: Base | None = None
+        """A two-way plan's agreed state, read once per plan."""
 
     async def __aenter__(self) -> PairSync:
         return self
@@ -127,6 +129,7 @@ class PairSync:
                                   ".same_server = false" if matching else
                                   "point the destination at another user or server")
         self.mode = _mode(self.pair, seed)
+        self.base = self.bases.load(self.pair.name) if self.mode == TWO_WAY else None  # once, for every user
         settings = self.pair.progress
         notices = insecure_notices([self.source_entry, self.destination_entry])
         if matching:
@@ -237,7 +240,7 @@ class PairSync:
                                    progress=say, shared=shared,
                                    played=self.pair.progress.played and self.mode != TWO_WAY)
         if self.mode == TWO_WAY:
-            base = self.bases.load(self.pair.name)
+            base = self.base
             seen = {(m.source.id, d.id) for m in indexed.matches for d in m.destinations}
             seen |= {(z.source.id, z.destination.id) for z in indexed.zeros if z.source is not None}
             gone = [p for p in base.pairs_of(source.user_id, destination.user_id) if p not in seen]
