@@ -143,11 +143,18 @@ def run_query(req: Request, *, user_id: str | None, parent_id: str | None, recur
         return cached[1], len(cached[1])
 
     rows = _user_rows(state, user_id)
+    # IsResumable starts from the user's rows, as the database's join does, not from every item of the library.
+    from_rows = bool(user_id) and "IsResumable" in filters and recursive and not ids and not resume
     if ids:
         wanted = [norm_guid(i) for i in ids]
         cands = [state.items[i] for i in dict.fromkeys(w for w in wanted if w) if i in state.items]
     elif resume and user_id:
         cands = [state.items[iid] for iid in dict.fromkeys(state.store.resume_candidates(user_id))]
+    elif from_rows:  # the user's rows with a position, in the order the type scan below would give
+        rank = {t: n for n, t in enumerate(types or _CONTENT_TYPES)}
+        cands = sorted((r for iid in dict.fromkeys(state.store.resume_candidates(user_id))
+                        if (r := state.items.get(iid)) is not None and r.type in rank),
+                       key=lambda r: (rank[r.type], r.sort_name, r.id))
     elif parent is None and not recursive:
         cands = [state.items[lid] for lid in state.libraries]
     else:
@@ -173,7 +180,7 @@ def run_query(req: Request, *, user_id: str | None, parent_id: str | None, recur
             continue
         if owned and r.type == "Movie" and not _keep_version(state, r, owned, user_id):
             continue
-        if parent is not None and (ids or resume) and not _under(r, parent):
+        if parent is not None and (ids or resume or from_rows) and not _under(r, parent):
             continue
         if search and search not in r.name.lower():
             continue

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from tests.emulator.conftest import MIN, T0
 
 
@@ -206,3 +208,43 @@ def test_views_and_episodes(world, world_factory):
     old = world_factory("10.8.13")
     assert old.get("/UserViews", old.alice_token).status_code == 404
     assert old.get(f"/Users/{old.alice}/Views", old.alice_token).status_code == 200
+
+
+@pytest.mark.parametrize("version", ["10.10.7", "10.11.11", "12.0.0"])
+def test_is_resumable_from_the_users_rows_answers_as_a_scan_of_every_item_would(world_factory, version):
+    """The filter starts from the user's rows with a position (for speed); its answer, order included, must be the
+    one a scan of the whole library through `resumable` gives: shared rows, copies, hidden libraries, parents."""
+    w = world_factory(version)
+    s = w.state
+    copy = s.add_movie(w.movies, "Heat", year=1995, runtime_ticks=170 * MIN,
+                       provider_ids={"Imdb": "tt0113277", "Tmdb": "949"})  # shares Heat's row before 10.11
+    virtual = s.add_episode(w.wire, 3, 1, "Ep 3x1", runtime_ticks=58 * MIN, virtual=True)
+    for item in (w.heat, w.ep[(1, 2)], w.ep[(2, 1)], w.ep[(0, 1)], virtual):
+        s.set_user_data(w.alice, item, position_ticks=4 * MIN)
+    s.set_user_data(w.alice, w.alien, played=True, last_played=T0)  # a row, but no position
+    s.set_user_data(w.bob, w.aliens, position_ticks=5 * MIN)
+
+    def scan(user: str, types: tuple[str, ...], parent: str | None) -> list[str]:
+        out = []
+        for kind in types:
+            for rec in sorted((r for r in s.items.values() if r.type == kind), key=lambda r: (r.sort_name, r.id)):
+                if parent and parent not in (rec.library_id, rec.series_id):
+                    continue
+                if s.visible(user, rec) and s.store.resumable(user, rec):
+                    out.append(rec)
+        return [r.id for r in sorted(out, key=lambda r: r.sort_name)]  # then the default sort, a stable one
+
+    def ids(token: str, **params) -> list[str]:
+        r = w.get("/Items", token, params={"recursive": "true", "filters": "IsResumable", **params})
+        assert r.status_code == 200, r.text
+        return [i["Id"] for i in r.json()["Items"]]
+
+    everything = ("Movie", "Series", "Season", "Episode")
+    assert (copy in ids(w.alice_token)) == (version == "10.10.7")  # one row under a shared first key
+    for _ in range(2):  # the second time with alice's movies hidden
+        assert ids(w.alice_token) == scan(w.alice, everything, None) != []
+        assert ids(w.alice_token, includeItemTypes="Episode,Movie") == scan(w.alice, ("Episode", "Movie"), None)
+        assert ids(w.alice_token, parentId=w.shows) == scan(w.alice, everything, w.shows)
+        assert ids(w.alice_token, parentId=w.wire, sortBy="SortName") == scan(w.alice, everything, w.wire)
+        assert ids(w.bob_token) == scan(w.bob, everything, None) == [w.aliens]
+        s.hide_library_from(w.alice, w.movies)
