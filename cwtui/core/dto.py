@@ -23,6 +23,7 @@ from cwtui.core.models import (
 
 _KINDS = {"movie": ItemKind.MOVIE, "episode": ItemKind.EPISODE}
 _HEX32 = re.compile(r"[0-9a-f]{32}")
+_EMPTY_GUID = "0" * 32
 _EARLIEST = datetime(1, 1, 3, tzinfo=UTC)
 _LATEST = datetime(9999, 12, 29, tzinfo=UTC)
 # Jellyfin writes 7 fractional digits, or fewer with trailing zeros trimmed; Python wants at most 6.
@@ -42,12 +43,14 @@ def norm_id(value: Any) -> str | None:
     """
     if value is None or isinstance(value, bool):
         return None
+    if isinstance(value, str) and _HEX32.fullmatch(value):  # already in the normal form (the usual case)
+        return None if value == _EMPTY_GUID else value
     text = str(value).strip().lower()
     if text.startswith("{") and text.endswith("}"):
         text = text[1:-1]
     bare = text.replace("-", "")
     if _HEX32.fullmatch(bare):
-        return None if bare == "0" * 32 else bare
+        return None if bare == _EMPTY_GUID else bare
     return text or None
 
 

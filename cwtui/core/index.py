@@ -29,8 +29,8 @@ Progress = Callable[[str], None]
 """Called with a short sentence each time indexing moves on (for a progress line)."""
 
 EPISODE_LISTS_AT_ONCE = 8
-USER_DATA_BATCHES_AT_ONCE = 8
-"""Household runs: batched user-data reads in flight to one server at once, across every user planned together."""
+USER_DATA_BATCHES_AT_ONCE = 4
+"""Household runs: batched user-data reads of one user in flight at once (the users themselves go 4 at a time)."""
 EPISODE_LISTS_BEFORE_FULL_READ = 100
 """Setting `played` over a whole library: past this many series to look in, every destination episode is read in
 pages (one request per 500 episodes) instead of one episode list per series (3,000 requests for 3,000 series)."""
@@ -58,7 +58,6 @@ class SharedIndex:
     def __init__(self, reader: JellyfinClient) -> None:
         self.reader = reader
         self._reads: dict[tuple, asyncio.Future] = {}
-        self.user_data_gate = asyncio.Semaphore(USER_DATA_BATCHES_AT_ONCE)
 
     def foreign(self, client: JellyfinClient) -> bool:
         return client.user_id != self.reader.user_id
@@ -178,7 +177,7 @@ async def index_pair(source: JellyfinClient, destination: JellyfinClient, *, sam
     matches += await _match_episodes(destination, episodes, lookup, dst_shared, dst_parents=dst_parents)
     say(f"Read episode lists of {len(lookup.episodes)} destination series")
     if dst_shared is not None and dst_shared.foreign(destination):
-        matches = await _own_user_data(destination, matches, dst_shared.user_data_gate)
+        matches = await _own_user_data(destination, matches)
 
     if await destination.has_versions():
         matches = await _with_versions(destination, matches)
@@ -268,7 +267,7 @@ async def index_played(source: JellyfinClient, destination: JellyfinClient, *, s
                                      lists_at_most=EPISODE_LISTS_BEFORE_FULL_READ,
                                      dst_parents=dst_parents) if episodes else []
     if dst_shared is not None and dst_shared.foreign(destination):  # the shared reads carry another user's data
-        matches = await _own_user_data(destination, matches, dst_shared.user_data_gate)
+        matches = await _own_user_data(destination, matches)
     return matches, on_destination
 
 
@@ -285,20 +284,15 @@ async def agreed_matches(source: JellyfinClient, destination: JellyfinClient,
             for s, d in pairs if s in by_src and d in by_dst]
 
 
-async def _own_user_data(destination: JellyfinClient, matches: list[Match],
-                         gate: asyncio.Semaphore) -> list[Match]:
-    """Household runs: the matched destination items with this user's data, read IDS_BATCH at a time; `gate` bounds
-    the batches in flight to the server across all users. This read is what each user after the first waits on once
-    the shared library is in. An item this user cannot see (library access, parental rating) is no counterpart."""
+async def _own_user_data(destination: JellyfinClient, matches: list[Match]) -> list[Match]:
+    """Household runs: the matched destination items with this user's data, read IDS_BATCH at a time, a few batches
+    at once: this read is what each user after the first waits on once the shared library is in. An item this user
+    cannot see (library access, parental rating) is no counterpart for them."""
     ids = list(dict.fromkeys(d.id for m in matches for d in m.destinations))
     if not ids:
         return matches
-
-    async def read(batch: list[str]) -> list[Item]:
-        async with gate:
-            return await destination.items_by_ids(batch)
-
-    reads = await asyncio.gather(*(read(ids[n:n + IDS_BATCH]) for n in range(0, len(ids), IDS_BATCH)))
+    batches = [ids[n:n + IDS_BATCH] for n in range(0, len(ids), IDS_BATCH)]
+    reads = await _bounded([lambda b=b: destination.items_by_ids(b) for b in batches], USER_DATA_BATCHES_AT_ONCE)
     own = {i.id: i for items in reads for i in items}
     out = []
     for m in matches:

@@ -153,27 +153,25 @@ def decide_source_row(match: Match, settings: ProgressSettings, rules: ResumeRul
         reason = Reason.AMBIGUOUS if match.status is MatchStatus.AMBIGUOUS else Reason.UNRESOLVED
         return skip(reason, f"rule 4: {match.status.value}: {match.how}")
 
-    # Several destinations are versions of one title: each is decided on its own state; the row writes when any does.
-    decided = [decide_version(row, d, settings) for d in match.destinations]
-    versions = tuple(v for _, v in decided)
-    for candidate, version in decided:
-        if version.writes:
-            return replace(candidate, versions=versions)
-    return replace(decided[0][0], versions=versions)
+    # Several destinations are versions of one title: each is decided on its own state; the row writes when any does,
+    # and then says what the first version that writes says (else the first version).
+    versions = tuple(decide_version(row, d, settings) for d in match.destinations)
+    n, chosen = next(((n, v) for n, v in enumerate(versions) if v.writes), (0, versions[0]))
+    dest = match.destinations[n]
+    several = f" ({len(versions)} versions)" if len(versions) > 1 else ""
+    return replace(row, destination=dest.user_data or UserData(), destination_runtime_ticks=dest.runtime_ticks,
+                   action=chosen.action, reason=chosen.reason, rule=chosen.rule + several, versions=versions)
 
 
-def decide_version(row: PlanRow, dest: Item, settings: ProgressSettings) -> tuple[PlanRow, VersionPlan]:
-    """Rules 5-10 against one destination item: the row as this item would decide it, and the item's own plan."""
+def decide_version(row: PlanRow, dest: Item, settings: ProgressSettings) -> VersionPlan:
+    """Rules 5-10 against one destination item: that item's own plan."""
     d = dest.user_data or UserData()
-    row = replace(row, destination=d, destination_runtime_ticks=dest.runtime_ticks)
     s, dms = row.source_ms or 0, d.position_ms
     tol = settings.timestamp_tolerance_seconds
     s_at, d_at = row.source.last_played, d.last_played
-    versions = f" ({len(row.destination_item_ids)} versions)" if len(row.destination_item_ids) > 1 else ""
 
-    def out(action: Action, reason: Reason, rule: str) -> tuple[PlanRow, VersionPlan]:
-        return (replace(row, action=action, reason=reason, rule=rule + versions),
-                VersionPlan(dest.id, dest.user_data, action, reason, rule))
+    def out(action: Action, reason: Reason, rule: str) -> VersionPlan:
+        return VersionPlan(dest.id, dest.user_data, action, reason, rule)
 
     if dest.user_data is None:
         return out(Action.SKIP, Reason.READ_FAILED, "rule 5: the destination sent this item without its user data, "
@@ -276,7 +274,8 @@ def gate(row: PlanRow, settings: ProgressSettings) -> PlanRow:
     head = _gated(VersionPlan("", row.destination, row.action, row.reason, row.rule), settings)
     versions = tuple(_gated(v, settings) for v in row.versions)
     if (head.action, head.reason) == (row.action, row.reason):
-        return row if versions == row.versions else replace(row, versions=versions)
+        unchanged = all(a is b for a, b in zip(versions, row.versions))  # _gated returns what it leaves alone
+        return row if unchanged else replace(row, versions=versions)
     live = next((v for v in versions if v.writes), None)
     chosen = head if live is None else live
     return replace(row, action=chosen.action, reason=chosen.reason, rule=chosen.rule, versions=versions,

@@ -3,14 +3,13 @@ user data per user (request counts by kind from the emulators' request logs, ove
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 
 import pytest
 
 from cwtui.core.config_model import BY_NAME, PairEntry, ServerEntry
 from cwtui.core.models import ProgressSettings
-from cwtui.core.index import USER_DATA_BATCHES_AT_ONCE, _own_user_data
+from cwtui.core.index import _own_user_data
 from cwtui.core.match import Match, MatchStatus
 from cwtui.core.sync import PairSync, default_client_factory
 from cwtui.emulator.generate import Size, populate_household
@@ -90,7 +89,7 @@ async def test_a_users_batched_user_data_reads_go_out_together_and_bring_that_us
         library = await alice.items_by_ids(made.counterpart[i] for i in made.resumable["bob"])  # as alice read it
         matches = [Match(item, MatchStatus.MATCHED, (item,)) for item in library]
         barrier = pair.destination.emulator.faults.together(r"^/Items$", 3)
-        own = await _own_user_data(bob, matches, asyncio.Semaphore(USER_DATA_BATCHES_AT_ONCE))
+        own = await _own_user_data(bob, matches)
     finally:
         await client.aclose()
     assert barrier.met
@@ -99,39 +98,3 @@ async def test_a_users_batched_user_data_reads_go_out_together_and_bring_that_us
     assert len(positions) == 250
     assert positions == {i: state.get_user_data(bob.user_id, i).position_ticks for i in positions}
     assert sum(1 for p in positions.values() if p) == 50  # bob is behind on a fifth of his items there
-
-
-async def test_users_planned_together_share_one_bound_on_user_data_reads_in_flight(make_pair):
-    """The bound is per server, not per user: two users' batches (3 each) through one gate of 2 never have more
-    than 2 reads out at once, and each user still gets all of their own data."""
-    size = Size(movies=300, series=1, episodes_per_series=2, resumable_movies=250, resumable_episodes=0,
-                resumable_series=1)
-    pair, made = household(make_pair, users=2, size=size)
-    client = default_client_factory(pair.config.server("cabin"), "dev")
-    alice, bob = (client.for_user(made.destination.user_ids[name]) for name in ("alice", "bob"))
-    out, peak = [0], [0]
-
-    def counted(reader):
-        async def items_by_ids(ids, **kw):
-            out[0] += 1
-            peak[0] = max(peak[0], out[0])
-            try:
-                return await reader(ids, **kw)
-            finally:
-                out[0] -= 1
-        return items_by_ids
-
-    try:
-        library = await alice.items_by_ids(made.counterpart[i] for i in made.resumable["bob"])
-        matches = [Match(item, MatchStatus.MATCHED, (item,)) for item in library]
-        for user in (alice, bob):
-            user.items_by_ids = counted(user.items_by_ids)
-        gate = asyncio.Semaphore(2)
-        mine, his = await asyncio.gather(_own_user_data(alice, matches, gate), _own_user_data(bob, matches, gate))
-    finally:
-        await client.aclose()
-    assert peak[0] == 2
-    state = pair.destination.state
-    for user, own in ((alice, mine), (bob, his)):
-        got = {d.id: d.user_data.position_ticks for m in own for d in m.destinations}
-        assert len(got) == 250 and got == {i: state.get_user_data(user.user_id, i).position_ticks for i in got}
