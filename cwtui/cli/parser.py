@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 import cwtui
+from cwtui.core.http import MAX_IN_FLIGHT
 
 EPILOG = """\
 exit codes: 0 done (skips are fine), 1 some item failed, 2 usage or config error,
@@ -76,7 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="apply only these planned rows (keys from `plan`, or unique prefixes)")
     apply.add_argument("--force", nargs="+", metavar="KEY", default=[],
                        help="also write these skipped rows (e.g. near_complete), still checked live")
-    apply.add_argument("--concurrency", type=_positive, metavar="N", help="writes in flight at once (default 4)")
+    apply.add_argument("--concurrency", type=_positive, metavar="N",
+                       help="writes in flight at once (default 4); whatever the number, at most "
+                            f"{MAX_IN_FLIGHT} requests are out to one server at a time")
     apply.add_argument("--user", action="append", metavar="NAME", dest="users", default=None, help=USER_HELP)
     apply.add_argument("--seed", choices=("source", "destination"),
                        help="two-way pairs: run once one-way from this side (the one-way rules), and record the "

@@ -44,6 +44,10 @@ MAX_ANSWER_BYTES = 64 * 1024 * 1024
 """The largest answer read (after decompression): a 500-item page is well under 1 MB; more is a broken server."""
 DEADLINE_FACTOR = 4
 """A request's overall deadline is this many read timeouts: a server that trickles bytes ends, too."""
+MAX_IN_FLIGHT = 8
+"""Requests in flight to one server at once, whatever asks (as browsers keep to a few connections per host): a plan
+fans out (episode lists, household users, user-data batches) and would otherwise hold dozens of connections, each
+of which costs the client CPU on every request. `--concurrency` above this queues here."""
 PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
 _BODY_FRAMING = frozenset({"content-encoding", "content-length", "transfer-encoding"})  # already undone when read
 
@@ -286,6 +290,7 @@ class HttpSession:
                              hint=USERINFO_HINT if "password" in problem else "check the server URL")
         self.deadline = timeout * DEADLINE_FACTOR
         self.max_bytes = MAX_ANSWER_BYTES
+        self._in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
         env_error = environment_problem()
         if env_error is not None:
             raise env_error
@@ -343,7 +348,8 @@ class HttpSession:
             started = time.monotonic()
             self.requests_sent += 1
             try:
-                response = await self._exchange(request, url)
+                async with self._in_flight:  # the deadline starts once the request goes out
+                    response = await self._exchange(request, url)
             except httpx.TransportError as exc:
                 log.debug("%s %s failed: %s", method, url, type(exc).__name__)
                 if attempt + 1 < attempts and _retryable(exc):

@@ -30,7 +30,8 @@ Progress = Callable[[str], None]
 
 EPISODE_LISTS_AT_ONCE = 8
 USER_DATA_BATCHES_AT_ONCE = 4
-"""Household runs: batched user-data reads of one user in flight at once (the users themselves go 4 at a time)."""
+"""Household runs: batched user-data reads of one user asked for at once (http.MAX_IN_FLIGHT bounds the server's share
+across users)."""
 EPISODE_LISTS_BEFORE_FULL_READ = 100
 """Setting `played` over a whole library: past this many series to look in, every destination episode is read in
 pages (one request per 500 episodes) instead of one episode list per series (3,000 requests for 3,000 series)."""

@@ -43,8 +43,8 @@ ClientFactory = Callable[[ServerEntry, str], JellyfinClient]
 ONE_WAY, TWO_WAY, SEED_SOURCE, SEED_DESTINATION = "one-way", "two-way", "seed source", "seed destination"
 """How a plan goes: the pair's direction, or a --seed that runs it once one-way from the chosen side."""
 USERS_AT_ONCE = 8
-"""Household plans: users planned at the same time. They wait together on the one shared library read; each has
-its two resume lists out, and their user-data batches share one bound per server (index.USER_DATA_BATCHES_AT_ONCE)."""
+"""Household plans: users planned at the same time; they wait together on the one shared library read. What
+reaches each server at once stays within http.MAX_IN_FLIGHT, however many users there are."""
 log = logging.getLogger(__name__)
 
 

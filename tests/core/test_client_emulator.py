@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -15,6 +16,7 @@ from cwtui.core.errors import (
     NotJson,
     ServerUnreachable,
 )
+from cwtui.core.http import MAX_IN_FLIGHT
 from cwtui.core.jellyfin import ClientIdentity, JellyfinClient
 from cwtui.core.models import ItemKind, TICKS_PER_SECOND
 from cwtui.emulator import Emulator, EmulatorState
@@ -367,3 +369,22 @@ async def test_revoked_token_is_auth_error(world):
             await c.resume_items()
         assert c.requests_sent == 2  # the 401 is not retried
     assert token not in str(err.value) and token not in repr(err.value)
+
+
+@pytest.mark.anyio
+async def test_one_server_never_has_more_than_max_in_flight_requests_from_a_client():
+    """However many calls are made at once (a household plan's users, episode lists and batches), at most
+    MAX_IN_FLIGHT reach one server together: that many meet a barrier; one more never does, and every call still
+    gets its answer."""
+    modern = build("10.11.11")
+    faults = modern.emu.faults
+    async with modern.client() as c:
+        await c.login_password("alice", "pw")
+        full = faults.together(r"^/Users/Me$", MAX_IN_FLIGHT)
+        answers = await asyncio.gather(*(c.me() for _ in range(3 * MAX_IN_FLIGHT)))
+        assert full.met and {a.name for a in answers} == {"alice"} and len(answers) == 3 * MAX_IN_FLIGHT
+        over = faults.together(r"^/Users/Me$", MAX_IN_FLIGHT + 1, seconds=1)
+        await asyncio.gather(*(c.me() for _ in range(MAX_IN_FLIGHT + 1)))
+        assert over.arrived == MAX_IN_FLIGHT + 1 and not over.met
+    assert sum(r.path == "/Users/Me" for r in modern.emu.requests) == 4 * MAX_IN_FLIGHT + 1
+    modern.emu.stop()
