@@ -232,7 +232,7 @@ async def cmd_apply(ctx: Context, args: Namespace) -> int:
                            left="{n} items were not checked; nothing was written.")
         undo = f"cwtui undo {run.run_id}"
         return _finish(ctx, run, as_json=args.json, label="Applied", wrote=f"To reverse this run: {undo}",
-                       extra={"snapshot": taken["path"]} if taken else None,
+                       extra=taken or None,
                        failed=f"`{undo}` restores what this run wrote.",
                        left=f"{{n}} items were not written. `cwtui apply {plan.pair}` plans again and writes what is "
                             f"still needed; `{undo}` reverses what this run wrote.")
@@ -352,7 +352,8 @@ def cmd_runs(ctx: Context, args: Namespace) -> int:
                                   "destination": r.destination.get("name"), "started_at": r.started_at,
                                   "ended_at": r.ended_at, "complete": r.complete, "summary": r.summary,
                                   "cancelled": r.cancelled, "undo_of": r.undo_of, "wrote": r.wrote,
-                                  "undone_by": list(r.undone_by), "problem": r.problem, "snapshot": r.snapshot}
+                                  "undone_by": list(r.undone_by), "problem": r.problem, "snapshot": r.snapshot,
+                                  "snapshot_source": r.snapshot_source}
                                  for r in runs))
     if not runs:
         ctx.out.write(f"No runs yet (journal: {ctx.journal.directory}).\n")
@@ -374,6 +375,8 @@ def _run_result(r: RunSummary) -> str:
         words.append("undone by " + ", ".join(r.undone_by))
     if r.snapshot:
         words.append(f"snapshot before: {r.snapshot}")
+    if r.snapshot_source:
+        words.append(f"source snapshot before: {r.snapshot_source}")
     return ", ".join(words)
 
 

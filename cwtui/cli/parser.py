@@ -89,8 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "side winning (repeatable; works with --only)")
 
     apply.add_argument("--snapshot-first", action="store_true",
-                       help="before the first write, save the destination users' state to snapshots/RUN_ID.jsonl "
-                            "under the state dir")
+                       help="before the first write, save the state of the users it writes to snapshots/RUN_ID.jsonl "
+                            "under the state dir (a two-way run's source too, to RUN_ID-source.jsonl)")
 
     snapshot = command("snapshot", help="save users' watch state (in progress and played) to a portable file")
     snapshot.add_argument("server", metavar="SERVER")

@@ -11,7 +11,7 @@ from cwtui.core.errors import EXIT_OK, UsageError
 from cwtui.core.models import Plan, User
 from cwtui.core.paths import state_dir
 from cwtui.core.snapshot import Written
-from cwtui.core.snapshot_take import before_writes, choose_users, default_path, take
+from cwtui.core.snapshot_take import Side, before_writes, choose_users, default_path, take
 from cwtui.core.text import safe_text
 
 
@@ -45,27 +45,29 @@ async def cmd_snapshot(ctx, args: Namespace) -> int:
 
 
 def snapshot_first(ctx, sync, plan: Plan, run) -> dict[str, str]:
-    """Give `run` the hook that snapshots the destination users it writes into, and say where on stderr.
+    """Give `run` the hook that snapshots the users it writes into, on each server it writes to (the source too, in
+    a two-way run), and say where on stderr.
 
     Returns:
-        A dict that holds `path` once the snapshot is written (for the final --json line)."""
-    names = {plan.destination.user_id: plan.destination.user_name}
+        A dict that holds `snapshot` and/or `snapshot_source` once they are written (for the final --json line)."""
+    names = {plan.destination.user_id: plan.destination.user_name, plan.source.user_id: plan.source.user_name}
     names.update({u.destination.id: u.destination.name for u in plan.users})
-    written_for = dict.fromkeys(s.user_id or run.user_id for s in run.tasks if not s.server)
-    users = [User(uid, names.get(uid, "")) for uid in written_for]
-    others = sorted({s.server for s in run.tasks if s.server})
-    if others:
-        ctx.err.write(f"Note: --snapshot-first saves '{plan.destination.name}' only; this run also writes to "
-                      f"{', '.join(repr(o) for o in others)}, which it does not save first.\n")
+    names.update({u.source.id: u.source.name for u in plan.users})
+    sides = []
+    for key, entry, client, on_source in (("snapshot", sync.destination_entry, sync.destination, False),
+                                          ("snapshot_source", sync.source_entry, sync.source, True)):
+        written_for = dict.fromkeys(s.user_id or run.user_id for s in run.tasks if bool(s.server) == on_source)
+        if written_for:
+            sides.append(Side(key, entry, client, [User(uid, names.get(uid, "")) for uid in written_for]))
     taken: dict[str, str] = {}
-    if not users:
+    if not sides:
         ctx.err.write(f"Note: this run writes nothing to '{plan.destination.name}', so there is no snapshot.\n")
         return taken
 
-    def said(written: Written) -> None:
-        taken["path"] = str(written.path)
-        ctx.err.write(f"Snapshot of '{plan.destination.name}' before writing ({written.items} items, "
+    def said(side: Side, written: Written) -> None:
+        taken[side.key] = str(written.path)
+        ctx.err.write(f"Snapshot of '{side.entry.name}' before writing ({written.items} items, "
                       f"{_counts(written)}): {written.path}\n")
 
-    run.before_writes = before_writes(sync.destination_entry, sync.destination, users, state_dir(), said)
+    run.before_writes = before_writes(sides, state_dir(), said)
     return taken

@@ -200,6 +200,8 @@ class RunSummary:
     """Why the file could not be read (damaged or empty); the other fields are then best effort."""
     snapshot: str | None = None
     """The snapshot of the destination taken before the run's first write (`apply --snapshot-first`)."""
+    snapshot_source: str | None = None
+    """The same of the source, when the run writes there too (two-way)."""
 
     @property
     def complete(self) -> bool:
@@ -245,7 +247,7 @@ class Journal:
     def start(self, kind: str, pair: str, destination: dict[str, Any], *, undo_of: str | None = None,
               run_id: str | None = None, extra: dict[str, Any] | None = None) -> RunWriter:
         """A new run file. `run_id` when the caller made it already (a snapshot named after it); `extra` adds keys
-        to the header (`snapshot`: the file taken before the first write)."""
+        to the header (`snapshot`, `snapshot_source`: the files taken before the first write)."""
         try:
             self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError as exc:
@@ -480,7 +482,9 @@ def _summarise(path: Path, run_id: str) -> RunSummary:
     base = RunSummary(run_id=run_id, kind=str(head.get("kind")), pair=str(head.get("pair", "")),
                       started_at=str(head.get("started_at", "")), destination=head.get("destination") or {},
                       undo_of=head.get("undo_of"),
-                      snapshot=head["snapshot"] if isinstance(head.get("snapshot"), str) else None)
+                      snapshot=head["snapshot"] if isinstance(head.get("snapshot"), str) else None,
+                      snapshot_source=head["snapshot_source"] if isinstance(head.get("snapshot_source"), str)
+                      else None)
     if end is not None and "wrote" in end:
         return replace(base, ended_at=end.get("ended_at"), summary=end.get("summary"),
                        cancelled=bool(end.get("cancelled")), wrote=bool(end["wrote"]))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -65,23 +66,39 @@ async def take(entry: ServerEntry, client: JellyfinClient, users: list[User], pa
                            hint="check the folder and the free space") from None
 
 
-def before_writes(entry: ServerEntry, client: JellyfinClient, users: list[User], state: Path,
-                  say: Callable[[Written], None] | None = None) -> Callable[[str], Awaitable[dict[str, Any]]]:
-    """The hook `apply --snapshot-first` gives its run: the destination users' full state, into
-    `snapshots/RUN_ID.jsonl`, before the journal starts. Any failure stops the run before a single write."""
+@dataclass(frozen=True)
+class Side:
+    """One server a run writes to, as `--snapshot-first` saves it: the header key its file goes under."""
+
+    key: str
+    """`snapshot` (the destination, as before two-way runs) or `snapshot_source`."""
+    entry: ServerEntry
+    client: JellyfinClient
+    users: list[User]
+
+
+def before_writes(sides: list[Side], state: Path, say: Callable[[Side, Written], None] | None = None
+                  ) -> Callable[[str], Awaitable[dict[str, Any]]]:
+    """The hook `apply --snapshot-first` gives its run: the full state of the users it writes, on every server it
+    writes to, into `snapshots/RUN_ID.jsonl` (the destination) and `snapshots/RUN_ID-source.jsonl` (the source of a
+    two-way run), before the journal starts. Any failure stops the run before a single write."""
 
     async def hook(run_id: str) -> dict[str, Any]:
-        path = snapshot_dir(state) / f"{run_id}.jsonl"
-        failed = f"--snapshot-first: the snapshot of '{entry.name}' failed, so nothing was written"
-        try:
-            written = await take(entry, client, users, path)
-        except JournalError as exc:  # the disk: exit 5, as for the journal
-            exc.message = f"{failed}: {exc.message}"
-            raise
-        except CwtuiError as exc:
-            raise UsageError(f"{failed}: {exc.message}", hint=exc.hint) from None
-        if say:
-            say(written)
-        return {"snapshot": str(written.path)}
+        taken: dict[str, Any] = {}
+        for side in sides:
+            suffix = "" if side.key == "snapshot" else "-source"
+            path = snapshot_dir(state) / f"{run_id}{suffix}.jsonl"
+            failed = f"--snapshot-first: the snapshot of '{side.entry.name}' failed, so nothing was written"
+            try:
+                written = await take(side.entry, side.client, side.users, path)
+            except JournalError as exc:  # the disk: exit 5, as for the journal
+                exc.message = f"{failed}: {exc.message}"
+                raise
+            except CwtuiError as exc:
+                raise UsageError(f"{failed}: {exc.message}", hint=exc.hint) from None
+            if say:
+                say(side, written)
+            taken[side.key] = str(written.path)
+        return taken
 
     return hook

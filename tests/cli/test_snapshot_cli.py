@@ -281,24 +281,39 @@ def test_a_snapshot_is_never_the_written_side_of_a_two_way_pair(make_pair, capsy
     assert code == 2 and "key 'pairs.both-ways.direction'" in err and "read-only" in err
 
 
-def test_snapshot_first_on_a_two_way_run_says_which_server_it_does_not_save(make_pair, capsys):
-    from tests.core.test_two_way import agreed_start, put, two_way
+def test_snapshot_first_on_a_two_way_run_saves_every_server_it_writes_to(make_pair, capsys):
+    from tests.core.test_two_way import agreed_start, put, state, two_way
 
     pair, ids = two_way(make_pair)
     agreed_start(pair, ids, capsys)
-    put(pair, "destination", ids, 1, 60, 2000)  # goes to the source
+    put(pair, "destination", ids, 1, 60, 2000)  # goes to the source only
     code, out, err = cli(capsys, "apply", "home-to-cabin", "--yes", "--json", "--snapshot-first")
     assert code == 0, err
-    assert "--snapshot-first saves 'cabin' only; this run also writes to 'home', which it does not save" in err
-    assert "writes nothing to 'cabin', so there is no snapshot" in err
-    assert "snapshot" not in json.loads(out.splitlines()[-1])
+    final = json.loads(out.splitlines()[-1])
+    source_file = pair.state_dir / "snapshots" / f"{final['run_id']}-source.jsonl"
+    assert "snapshot" not in final and final["snapshot_source"] == str(source_file)
+    assert f"Snapshot of 'home' before writing (" in err and "Snapshot of 'cabin'" not in err
+    taken = read_snapshot(source_file)
+    assert taken.server.name == "Home" and [u.name for u in taken.users] == ["alice"]
+    before = {line.item.id: line.item.user_data.position_ms for line in taken.items}
+    assert before[ids[("source", 1)]] == 30 * MIN * 1000  # what the run then overwrote with 60 min
+    assert state(pair, "source", ids, 1).position_ticks == ticks(60 * MIN)
 
     put(pair, "destination", ids, 0, 50, 3000)  # to the source
     put(pair, "source", ids, 1, 75, 3000)       # to the destination
     code, out, err = cli(capsys, "apply", "home-to-cabin", "--yes", "--json", "--snapshot-first")
-    assert code == 0 and "this run also writes to 'home'" in err, err
-    taken = read_snapshot(json.loads(out.splitlines()[-1])["snapshot"])
-    assert [u.name for u in taken.users] == ["alice"] and taken.server.name == "Cabin"
+    assert code == 0 and "Snapshot of 'cabin' before writing" in err and "Snapshot of 'home' before writing" in err
+    final = json.loads(out.splitlines()[-1])
+    cabin, home = read_snapshot(final["snapshot"]), read_snapshot(final["snapshot_source"])
+    assert (cabin.server.name, home.server.name) == ("Cabin", "Home")
+    assert {line.item.id: line.item.user_data.position_ms for line in cabin.items}[ids[("destination", 1)]] == \
+        60 * MIN * 1000
+    assert {line.item.id: line.item.user_data.position_ms for line in home.items}[ids[("source", 0)]] == \
+        20 * MIN * 1000
+    runs = {r["run_id"]: r for r in map(json.loads, cli(capsys, "runs", "--json")[1].splitlines())}
+    assert (runs[final["run_id"]]["snapshot"], runs[final["run_id"]]["snapshot_source"]) == \
+        (final["snapshot"], final["snapshot_source"])
+    assert f"source snapshot before: {final['snapshot_source']}" in cli(capsys, "runs")[1]
 
 
 def test_snapshot_of_the_entry_own_user_by_name_lists_no_users_and_a_snapshot_entry_is_refused(make_pair, capsys,
