@@ -126,12 +126,15 @@ def test_a_damaged_snapshot_stops_its_pair_only(make_pair, capsys, tmp_path, dam
     assert code == 0, err
 
 
-def test_a_snapshot_entry_is_never_a_destination(make_pair, capsys, tmp_path):
+@pytest.mark.parametrize("pair_toml, key", [
+    ('[pairs.backwards]\nsource = "home"\ndestination = "saved"\n', "pairs.backwards.destination"),
+    ('[pairs.both-ways]\nsource = "saved"\ndestination = "cabin"\ndirection = "both"\n', "pairs.both-ways.direction"),
+], ids=["never_a_destination", "never_the_written_side_of_a_two_way_pair"])
+def test_a_snapshot_entry_is_never_written(make_pair, capsys, tmp_path, pair_toml, key):
     pair = make_pair()
-    add_toml(pair, f'[servers.saved]\nsnapshot = "{tmp_path / "x.jsonl"}"\n\n'
-                   '[pairs.backwards]\nsource = "home"\ndestination = "saved"\n')
+    add_toml(pair, f'[servers.saved]\nsnapshot = "{tmp_path / "x.jsonl"}"\n\n' + pair_toml)
     code, _, err = cli(capsys, "plan", "home-to-cabin")
-    assert code == 2 and "key 'pairs.backwards.destination'" in err and "read-only" in err
+    assert code == 2 and f"key '{key}'" in err and "read-only" in err
 
 
 def test_a_snapshot_entry_takes_no_url(make_pair, capsys):
@@ -273,12 +276,9 @@ def test_restore_a_rebuilt_server_from_its_own_snapshot_matches_by_provider_ids(
     assert d.state.get_user_data(d.user_id, new["s1e2"]).last_played == at(200)
 
 
-def test_a_snapshot_is_never_the_written_side_of_a_two_way_pair(make_pair, capsys, tmp_path):
-    pair = make_pair()
-    add_toml(pair, f'[servers.saved]\nsnapshot = "{tmp_path / "x.jsonl"}"\n\n'
-                   '[pairs.both-ways]\nsource = "saved"\ndestination = "cabin"\ndirection = "both"\n')
-    code, _, err = cli(capsys, "plan", "home-to-cabin")
-    assert code == 2 and "key 'pairs.both-ways.direction'" in err and "read-only" in err
+def positions(snapshot) -> dict[str, int]:
+    """Item id -> position (ms) in a snapshot read back."""
+    return {line.item.id: line.item.user_data.position_ms for line in snapshot.items}
 
 
 def test_snapshot_first_on_a_two_way_run_saves_every_server_it_writes_to(make_pair, capsys):
@@ -295,8 +295,7 @@ def test_snapshot_first_on_a_two_way_run_saves_every_server_it_writes_to(make_pa
     assert f"Snapshot of 'home' before writing (" in err and "Snapshot of 'cabin'" not in err
     taken = read_snapshot(source_file)
     assert taken.server.name == "Home" and [u.name for u in taken.users] == ["alice"]
-    before = {line.item.id: line.item.user_data.position_ms for line in taken.items}
-    assert before[ids[("source", 1)]] == 30 * MIN * 1000  # what the run then overwrote with 60 min
+    assert positions(taken)[ids[("source", 1)]] == 30 * MIN * 1000  # what the run then overwrote with 60 min
     assert state(pair, "source", ids, 1).position_ticks == ticks(60 * MIN)
 
     put(pair, "destination", ids, 0, 50, 3000)  # to the source
@@ -306,10 +305,8 @@ def test_snapshot_first_on_a_two_way_run_saves_every_server_it_writes_to(make_pa
     final = json.loads(out.splitlines()[-1])
     cabin, home = read_snapshot(final["snapshot"]), read_snapshot(final["snapshot_source"])
     assert (cabin.server.name, home.server.name) == ("Cabin", "Home")
-    assert {line.item.id: line.item.user_data.position_ms for line in cabin.items}[ids[("destination", 1)]] == \
-        60 * MIN * 1000
-    assert {line.item.id: line.item.user_data.position_ms for line in home.items}[ids[("source", 0)]] == \
-        20 * MIN * 1000
+    assert positions(cabin)[ids[("destination", 1)]] == 60 * MIN * 1000
+    assert positions(home)[ids[("source", 0)]] == 20 * MIN * 1000
     runs = {r["run_id"]: r for r in map(json.loads, cli(capsys, "runs", "--json")[1].splitlines())}
     assert (runs[final["run_id"]]["snapshot"], runs[final["run_id"]]["snapshot_source"]) == \
         (final["snapshot"], final["snapshot_source"])
